@@ -1,0 +1,282 @@
+//! Configuration shared by the v2 and v3 clients: endpoints, timeouts, credentials, TLS.
+//!
+//! [`ClientBuilder`] collects the settings; `build()` checks them all and names any bad value.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::time::Duration;
+
+use crate::endpoints::{Endpoint, Scheme};
+use crate::error::{Error, Result};
+
+/// The port used for hosts given without one.
+pub const DEFAULT_PORT: u16 = 2379;
+/// The default connect timeout.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// The default timeout of one request (connect, send and the whole answer).
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A user name and password for HTTP Basic authentication. The password never appears in `Debug`.
+#[derive(Clone)]
+pub struct Credentials {
+    pub(crate) username: String,
+    pub(crate) password: String,
+}
+
+impl Credentials {
+    /// Credentials for `username` with `password`.
+    pub fn new(username: impl Into<String>, password: impl Into<String>) -> Credentials {
+        Credentials {
+            username: username.into(),
+            password: password.into(),
+        }
+    }
+
+    /// The user name.
+    pub fn username(&self) -> &str {
+        &self.username
+    }
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .finish()
+    }
+}
+
+/// Checked settings, as the clients use them (opaque: made by [`ClientBuilder::build`]).
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub(crate) endpoints: Vec<Endpoint>,
+    pub(crate) api_prefix: String,
+    pub(crate) allow_reconnect: bool,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) request_timeout: Duration,
+    pub(crate) credentials: Option<Credentials>,
+}
+
+/// A client type that can be built from the shared configuration (implemented by the clients of
+/// this crate; not meant to be implemented elsewhere).
+pub trait FromConfig: Sized + sealed::Sealed {
+    #[doc(hidden)]
+    fn from_config(config: Config) -> Result<Self>;
+}
+
+pub(crate) mod sealed {
+    pub trait Sealed {}
+}
+
+#[derive(Debug, Clone)]
+enum Spec {
+    Url(String),
+    HostPort(String, u16),
+}
+
+/// Builds a client: `rsetcd::v2::Client::builder()…build()`.
+///
+/// Endpoints can be given as full URLs (`http://10.0.1.10:2379`), `host:port`, bare hosts (which get
+/// [`port`](ClientBuilder::port), default 2379, and [`protocol`](ClientBuilder::protocol), default
+/// `http`) or `(host, port)` pairs. Everything is checked in [`build`](ClientBuilder::build), which
+/// names the first bad value.
+///
+/// ```
+/// use std::time::Duration;
+/// let client = rsetcd::v2::Client::builder()
+///     .endpoints(["http://10.0.1.10:2379", "10.0.1.11:2379", "10.0.1.12"])
+///     .request_timeout(Duration::from_secs(3))
+///     .build()?;
+/// # Ok::<(), rsetcd::Error>(())
+/// ```
+pub struct ClientBuilder<C> {
+    specs: Vec<Spec>,
+    port: u16,
+    protocol: String,
+    api_prefix: String,
+    allow_reconnect: bool,
+    connect_timeout: Duration,
+    request_timeout: Duration,
+    credentials: Option<Credentials>,
+    _client: PhantomData<fn() -> C>,
+}
+
+impl<C> fmt::Debug for ClientBuilder<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("endpoints", &self.specs)
+            .field("port", &self.port)
+            .field("protocol", &self.protocol)
+            .field("api_prefix", &self.api_prefix)
+            .field("allow_reconnect", &self.allow_reconnect)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("request_timeout", &self.request_timeout)
+            .field("credentials", &self.credentials)
+            .finish()
+    }
+}
+
+impl<C> Default for ClientBuilder<C> {
+    fn default() -> Self {
+        ClientBuilder {
+            specs: Vec::new(),
+            port: DEFAULT_PORT,
+            protocol: "http".into(),
+            api_prefix: "v2".into(),
+            allow_reconnect: true,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            credentials: None,
+            _client: PhantomData,
+        }
+    }
+}
+
+impl<C: FromConfig> ClientBuilder<C> {
+    /// A builder with the defaults: `http://127.0.0.1:2379`, API prefix `v2`, reconnect on.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds one host: a bare host, `host:port` or a URL.
+    pub fn host(mut self, host: impl Into<String>) -> Self {
+        self.specs.push(Spec::Url(host.into()));
+        self
+    }
+
+    /// Adds endpoints: each a bare host, `host:port` or a URL.
+    pub fn endpoints<I, S>(mut self, endpoints: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.specs
+            .extend(endpoints.into_iter().map(|s| Spec::Url(s.into())));
+        self
+    }
+
+    /// Adds `(host, port)` pairs.
+    pub fn host_ports<I, S>(mut self, pairs: I) -> Self
+    where
+        I: IntoIterator<Item = (S, u16)>,
+        S: Into<String>,
+    {
+        self.specs
+            .extend(pairs.into_iter().map(|(h, p)| Spec::HostPort(h.into(), p)));
+        self
+    }
+
+    /// The port for hosts given without one (default 2379).
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    /// The protocol for hosts given without a scheme: `http` (default) or `https`.
+    pub fn protocol(mut self, protocol: impl Into<String>) -> Self {
+        self.protocol = protocol.into();
+        self
+    }
+
+    /// The API prefix of key and member paths (default `v2`).
+    pub fn api_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.api_prefix = prefix.into();
+        self
+    }
+
+    /// On a connection failure, go on to the next endpoint (default `true`). When `false`, only the
+    /// first endpoint is ever used.
+    pub fn allow_reconnect(mut self, allow: bool) -> Self {
+        self.allow_reconnect = allow;
+        self
+    }
+
+    /// How long to wait for a TCP (and TLS) connection (default 2 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// How long one request may take on one endpoint, answer included (default 5 s). Watches use
+    /// their own timeouts.
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// HTTP Basic credentials sent with every request.
+    pub fn basic_auth(mut self, username: impl Into<String>, password: impl Into<String>) -> Self {
+        self.credentials = Some(Credentials::new(username, password));
+        self
+    }
+
+    /// Checks the settings and builds the client.
+    ///
+    /// Errors ([`Error::Config`]) name the bad host, port, URL, scheme or timeout.
+    pub fn build(self) -> Result<C> {
+        C::from_config(self.into_config()?)
+    }
+
+    fn into_config(self) -> Result<Config> {
+        let scheme = Scheme::parse(&self.protocol)?;
+        if self.port == 0 {
+            return Err(Error::Config("port 0 is invalid".into()));
+        }
+        let specs = if self.specs.is_empty() {
+            vec![Spec::HostPort("127.0.0.1".into(), self.port)]
+        } else {
+            self.specs
+        };
+        let mut endpoints = Vec::with_capacity(specs.len());
+        for spec in &specs {
+            let endpoint = match spec {
+                Spec::Url(s) => Endpoint::parse(s, scheme, self.port)?,
+                Spec::HostPort(h, p) => Endpoint::from_host_port(h, *p, scheme)?,
+            };
+            if endpoint.scheme() == Scheme::Https {
+                return Err(Error::Config(format!(
+                    "endpoint {endpoint}: https is not supported yet; use http"
+                )));
+            }
+            if !endpoints.contains(&endpoint) {
+                endpoints.push(endpoint);
+            }
+        }
+        let prefix = self.api_prefix.trim_matches('/').to_string();
+        if prefix.is_empty()
+            || !prefix
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_./".contains(&b))
+        {
+            return Err(Error::Config(format!(
+                "invalid API prefix {:?}",
+                self.api_prefix
+            )));
+        }
+        for (name, t) in [
+            ("connect timeout", self.connect_timeout),
+            ("request timeout", self.request_timeout),
+        ] {
+            if t.is_zero() {
+                return Err(Error::Config(format!("{name} must be longer than zero")));
+            }
+        }
+        if let Some(c) = &self.credentials {
+            if c.username.is_empty() || c.username.contains(':') {
+                return Err(Error::Config(format!(
+                    "invalid user name {:?}: empty or containing ':'",
+                    c.username
+                )));
+            }
+        }
+        Ok(Config {
+            endpoints,
+            api_prefix: prefix,
+            allow_reconnect: self.allow_reconnect,
+            connect_timeout: self.connect_timeout,
+            request_timeout: self.request_timeout,
+            credentials: self.credentials,
+        })
+    }
+}

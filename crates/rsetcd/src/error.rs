@@ -1,0 +1,323 @@
+//! One error type for every failure, with the etcd error code a caller matches on.
+//!
+//! etcd's v2 API answers a failed key operation with a JSON body carrying an `errorCode`; such an answer
+//! becomes [`Error::Etcd`] and [`Error::code`] returns its [`EtcdCode`]. Everything else that can go wrong
+//! (a refused connection, a body that is not JSON, a write whose outcome is unknown, a bad configuration)
+//! has a variant of its own.
+
+use std::fmt;
+use std::time::Duration;
+
+/// A boxed error from a lower layer (I/O, HTTP, TLS).
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// What rsetcd returns: `Result<T, rsetcd::Error>`.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Every failure an rsetcd call can report.
+///
+/// Match on the variant, or on [`Error::code`] for etcd's own error codes:
+///
+/// ```
+/// use rsetcd::{Error, EtcdCode};
+///
+/// fn describe(err: &Error) -> &'static str {
+///     match err.code() {
+///         Some(EtcdCode::KeyNotFound) => "no such key",
+///         Some(EtcdCode::TestFailed) => "somebody else changed it first",
+///         Some(_) => "etcd refused",
+///         None if err.is_outcome_unknown() => "the write may or may not have happened",
+///         None => "could not talk to etcd",
+///     }
+/// }
+/// # let _ = describe;
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// etcd answered with one of its error codes (`{"errorCode":…}`).
+    #[error("{code}: {message}{} [index {index}]", cause.as_deref().map(|c| format!(" ({c})")).unwrap_or_default())]
+    Etcd {
+        /// The error code, e.g. [`EtcdCode::KeyNotFound`].
+        code: EtcdCode,
+        /// etcd's message for the code.
+        message: String,
+        /// What the error is about, usually the key (etcd's `cause`).
+        cause: Option<String>,
+        /// The store index when the error happened (0 for validation and auth errors).
+        index: u64,
+    },
+    /// An HTTP error status without an etcd error code (members, auth and stats errors, router errors).
+    #[error("HTTP {status} from {endpoint}: {message}")]
+    Http {
+        /// The HTTP status code.
+        status: u16,
+        /// The `message` field of the body, or its text.
+        message: String,
+        /// The endpoint that answered.
+        endpoint: String,
+    },
+    /// The server answered with something that is not the JSON etcd sends.
+    #[error("invalid response from {endpoint}: {reason}")]
+    InvalidResponse {
+        /// The endpoint that answered.
+        endpoint: String,
+        /// What was wrong with the answer.
+        reason: String,
+    },
+    /// The server answered with an empty body where one was expected.
+    #[error("empty response from {endpoint}")]
+    EmptyResponse {
+        /// The endpoint that answered.
+        endpoint: String,
+    },
+    /// The request never reached the server: connection refused, connect timeout, TLS handshake failure.
+    /// Always safe to retry.
+    #[error("cannot connect to {endpoint}: {}", chain(source.as_ref()))]
+    Connect {
+        /// The endpoint tried.
+        endpoint: String,
+        /// The underlying failure.
+        #[source]
+        source: BoxError,
+    },
+    /// A request reached the server but no complete answer came back in time.
+    #[error("no answer from {endpoint} within {after:?}")]
+    Timeout {
+        /// The endpoint tried.
+        endpoint: String,
+        /// The timeout that ran out.
+        after: Duration,
+    },
+    /// The connection failed after the request was sent (reset, closed, truncated body).
+    #[error("connection to {endpoint} failed: {}", chain(source.as_ref()))]
+    Transport {
+        /// The endpoint tried.
+        endpoint: String,
+        /// The underlying failure.
+        #[source]
+        source: BoxError,
+    },
+    /// A write was sent but its outcome is unknown: it may or may not have been applied.
+    /// rsetcd does not re-send such a write unless the call opted in
+    /// (see the `retry_unknown_outcome` option of each write).
+    #[error("outcome unknown: the write may or may not have been applied ({source})")]
+    OutcomeUnknown {
+        /// What happened to the request (a [`Error::Transport`], [`Error::Timeout`] or an etcd
+        /// `RaftInternal` error).
+        #[source]
+        source: Box<Error>,
+    },
+    /// Every endpoint was tried and each failed; each failure is listed.
+    #[error("no more hosts to try: {}", list(failures))]
+    NoMoreHosts {
+        /// Each endpoint tried, with its own failure, in the order tried.
+        failures: Vec<(String, Error)>,
+    },
+    /// The configuration is invalid (bad host, port, URL, scheme, TLS file…).
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    /// An argument of the call is invalid (a malformed key, an empty prevValue…).
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+}
+
+fn chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = err.to_string();
+    let mut next = err.source();
+    while let Some(e) = next {
+        let s = e.to_string();
+        if !out.contains(&s) {
+            out.push_str(": ");
+            out.push_str(&s);
+        }
+        next = e.source();
+    }
+    out
+}
+
+fn list(failures: &[(String, Error)]) -> String {
+    failures
+        .iter()
+        .map(|(endpoint, err)| format!("[{endpoint}: {err}]"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl Error {
+    /// The etcd error code, when etcd answered with one (also through [`Error::OutcomeUnknown`]).
+    pub fn code(&self) -> Option<EtcdCode> {
+        match self {
+            Error::Etcd { code, .. } => Some(*code),
+            Error::OutcomeUnknown { source } => source.code(),
+            _ => None,
+        }
+    }
+
+    /// True when a write may or may not have been applied.
+    pub fn is_outcome_unknown(&self) -> bool {
+        matches!(self, Error::OutcomeUnknown { .. })
+    }
+
+    /// True when the request provably did not reach any server (safe to send again).
+    pub fn is_connect(&self) -> bool {
+        match self {
+            Error::Connect { .. } => true,
+            Error::NoMoreHosts { failures } => failures.iter().all(|(_, e)| e.is_connect()),
+            _ => false,
+        }
+    }
+
+    /// The store index etcd reported with an etcd error.
+    pub fn index(&self) -> Option<u64> {
+        match self {
+            Error::Etcd { index, .. } => Some(*index),
+            Error::OutcomeUnknown { source } => source.index(),
+            _ => None,
+        }
+    }
+}
+
+macro_rules! etcd_codes {
+    ($($(#[$doc:meta])* $name:ident = $num:literal,)*) => {
+        /// Every error code of etcd's v2 API (100–500), plus [`EtcdCode::Unknown`] for codes this
+        /// version of rsetcd does not know.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum EtcdCode {
+            $($(#[$doc])* $name,)*
+            /// A code not in etcd 3.4's list.
+            Unknown(u16),
+        }
+
+        impl EtcdCode {
+            /// Every known code, in numeric order.
+            pub const ALL: &'static [EtcdCode] = &[$(EtcdCode::$name,)*];
+
+            /// The numeric code etcd sends.
+            pub fn as_u16(self) -> u16 {
+                match self {
+                    $(EtcdCode::$name => $num,)*
+                    EtcdCode::Unknown(n) => n,
+                }
+            }
+        }
+
+        impl From<u16> for EtcdCode {
+            fn from(n: u16) -> Self {
+                match n {
+                    $($num => EtcdCode::$name,)*
+                    other => EtcdCode::Unknown(other),
+                }
+            }
+        }
+    };
+}
+
+etcd_codes! {
+    /// 100: the key does not exist.
+    KeyNotFound = 100,
+    /// 101: a `prevValue` / `prevIndex` condition did not hold.
+    TestFailed = 101,
+    /// 102: the operation needs a file but found a directory.
+    NotFile = 102,
+    /// 103: the cluster has reached its maximum number of peers.
+    NoMorePeer = 103,
+    /// 104: the operation needs a directory but found a file.
+    NotDir = 104,
+    /// 105: the key already exists (`prevExist=false`, `mkdir`).
+    NodeExist = 105,
+    /// 106: the key's prefix is an etcd keyword.
+    KeyIsPreserved = 106,
+    /// 107: the root is read only.
+    RootReadOnly = 107,
+    /// 108: the directory is not empty (use `recursive`).
+    DirNotEmpty = 108,
+    /// 109: the peer address already exists.
+    ExistingPeerAddr = 109,
+    /// 110: the request needs (other) credentials.
+    Unauthorized = 110,
+    /// 200: a value is required.
+    ValueRequired = 200,
+    /// 201: `prevValue` must not be empty.
+    PrevValueRequired = 201,
+    /// 202: the TTL is not a number.
+    TtlNaN = 202,
+    /// 203: the index is not a number.
+    IndexNaN = 203,
+    /// 204: a value or TTL is required.
+    ValueOrTtlRequired = 204,
+    /// 205: the timeout is not a number.
+    TimeoutNaN = 205,
+    /// 206: a name is required.
+    NameRequired = 206,
+    /// 207: an index or a value is required.
+    IndexOrValueRequired = 207,
+    /// 208: index and value cannot both be given.
+    IndexValueMutex = 208,
+    /// 209: a field is invalid.
+    InvalidField = 209,
+    /// 210: the form body is invalid.
+    InvalidForm = 210,
+    /// 211: a value was given on a TTL refresh.
+    RefreshValue = 211,
+    /// 212: a TTL refresh needs a TTL.
+    RefreshTtlRequired = 212,
+    /// 300: raft internal error (often: no quorum; a write's outcome is then unknown).
+    RaftInternal = 300,
+    /// 301: a leader election is in progress.
+    LeaderElect = 301,
+    /// 400: the watcher was cleared by an etcd recovery.
+    WatcherCleared = 400,
+    /// 401: the requested index is older than etcd's 1,000-event history.
+    EventIndexCleared = 401,
+    /// 402: standby internal error.
+    StandbyInternal = 402,
+    /// 403: invalid active size.
+    InvalidActiveSize = 403,
+    /// 404: invalid remove delay.
+    InvalidRemoveDelay = 404,
+    /// 500: client internal error.
+    ClientInternal = 500,
+}
+
+impl fmt::Display for EtcdCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EtcdCode::Unknown(n) => write!(f, "{n} (unknown code)"),
+            other => write!(f, "{} {:?}", other.as_u16(), other),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_round_trips() {
+        for code in EtcdCode::ALL {
+            assert_eq!(EtcdCode::from(code.as_u16()), *code);
+        }
+        assert_eq!(EtcdCode::ALL.len(), 32);
+        assert_eq!(EtcdCode::from(999), EtcdCode::Unknown(999));
+        assert_eq!(EtcdCode::Unknown(999).as_u16(), 999);
+    }
+
+    #[test]
+    fn display_names_every_endpoint() {
+        let err = Error::NoMoreHosts {
+            failures: vec![
+                ("http://a:1".into(), Error::Config("x".into())),
+                (
+                    "http://b:2".into(),
+                    Error::EmptyResponse {
+                        endpoint: "http://b:2".into(),
+                    },
+                ),
+            ],
+        };
+        let s = err.to_string();
+        assert!(s.contains("http://a:1") && s.contains("http://b:2"), "{s}");
+    }
+}

@@ -1,0 +1,247 @@
+//! The blocking face: the same operations as [`super::Client`], without async.
+//!
+//! Options are chained as with the async client; `.send()` runs the call and waits for it.
+//!
+//! ```no_run
+//! let client = rsetcd::v2::blocking::Client::new()?;
+//! client.write("/message", "Hello world").send()?;
+//! let answer = client.read("/message").send()?;
+//! println!("{}", answer.node.value_str());
+//! # Ok::<(), rsetcd::Error>(())
+//! ```
+//!
+//! The blocking client owns a small tokio runtime (one worker thread) that drives its connections.
+//! Called from a plain thread, a call runs on that runtime and blocks the thread. Called from
+//! *inside* an async runtime (where blocking would stall other tasks and where tokio forbids nested
+//! `block_on`), it does not panic: the call runs on a short-lived helper thread and still blocks the
+//! caller. Prefer the async [`super::Client`] in async code.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::runtime::Runtime;
+
+use super::keys;
+use super::response::Response;
+use crate::config::{sealed, ClientBuilder, Config, FromConfig};
+use crate::error::{Error, Result};
+
+/// Owns the runtime and shuts it down without blocking, so a client can be dropped anywhere
+/// (also inside an async context, where dropping a runtime the usual way panics).
+#[derive(Debug)]
+struct OwnedRuntime(Option<Runtime>);
+
+impl Drop for OwnedRuntime {
+    fn drop(&mut self) {
+        if let Some(rt) = self.0.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+impl OwnedRuntime {
+    fn run<F>(&self, fut: F) -> F::Output
+    where
+        F: Future + Send,
+        F::Output: Send,
+    {
+        let Some(rt) = self.0.as_ref() else {
+            unreachable!("the runtime lives as long as the client")
+        };
+        if tokio::runtime::Handle::try_current().is_ok() {
+            std::thread::scope(|s| match s.spawn(|| rt.block_on(fut)).join() {
+                Ok(out) => out,
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+        } else {
+            rt.block_on(fut)
+        }
+    }
+}
+
+/// A blocking etcd v2 client. Cheap to clone; clones share the connections.
+#[derive(Clone, Debug)]
+pub struct Client {
+    inner: super::Client,
+    rt: Arc<OwnedRuntime>,
+}
+
+impl sealed::Sealed for Client {}
+
+impl FromConfig for Client {
+    fn from_config(config: Config) -> Result<Self> {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("rsetcd-blocking")
+            .enable_all()
+            .build()
+            .map_err(|e| {
+                Error::Config(format!("cannot start the blocking client's runtime: {e}"))
+            })?;
+        let inner = super::Client::from_config(config)?;
+        Ok(Client {
+            inner,
+            rt: Arc::new(OwnedRuntime(Some(rt))),
+        })
+    }
+}
+
+macro_rules! blocking_builder {
+    ($(#[$doc:meta])* $name:ident wraps $inner:ident { $( fn $opt:ident($($arg:ident : $ty:ty),*); )* }) => {
+        $(#[$doc])*
+        #[derive(Debug)]
+        #[must_use = "nothing happens until .send() is called"]
+        pub struct $name<'a> {
+            op: keys::$inner<'a>,
+            rt: &'a OwnedRuntime,
+        }
+
+        impl<'a> $name<'a> {
+            $(
+                #[doc = concat!("See [`", stringify!($inner), "::", stringify!($opt), "`](keys::", stringify!($inner), "::", stringify!($opt), ").")]
+                pub fn $opt(self, $($arg: $ty),*) -> Self {
+                    $name { op: self.op.$opt($($arg),*), rt: self.rt }
+                }
+            )*
+
+            /// Runs the call and waits for its answer.
+            pub fn send(self) -> Result<Response> {
+                self.rt.run(self.op.send())
+            }
+        }
+    };
+}
+
+blocking_builder! {
+    /// A blocking write; see [`keys::Write`].
+    Write wraps Write {
+        fn ttl(ttl: Duration);
+        fn prev_value(value: impl Into<String>);
+        fn prev_index(index: u64);
+        fn prev_exist(exists: bool);
+        fn retry_unknown_outcome();
+        fn timeout(timeout: Duration);
+    }
+}
+
+blocking_builder! {
+    /// A blocking read; see [`keys::Read`].
+    Read wraps Read {
+        fn recursive();
+        fn sorted();
+        fn quorum();
+        fn wait();
+        fn wait_index(index: u64);
+        fn timeout(timeout: Duration);
+    }
+}
+
+blocking_builder! {
+    /// A blocking delete; see [`keys::Delete`].
+    Delete wraps Delete {
+        fn dir();
+        fn recursive();
+        fn prev_value(value: impl Into<String>);
+        fn prev_index(index: u64);
+        fn retry_unknown_outcome();
+        fn timeout(timeout: Duration);
+    }
+}
+
+impl Client {
+    /// A client for `http://127.0.0.1:2379` with the default settings.
+    pub fn new() -> Result<Client> {
+        Client::builder().build()
+    }
+
+    /// A builder for every setting, as for the async client.
+    pub fn builder() -> ClientBuilder<Client> {
+        ClientBuilder::new()
+    }
+
+    /// The async client inside, sharing the same connections.
+    pub fn as_async(&self) -> &super::Client {
+        &self.inner
+    }
+
+    /// Runs any future of the async client on this client's runtime and waits for it (for the
+    /// operations that have no blocking wrapper of their own).
+    pub fn block_on<F>(&self, fut: F) -> F::Output
+    where
+        F: Future + Send,
+        F::Output: Send,
+    {
+        self.rt.run(fut)
+    }
+
+    fn wrap<'a, T>(&'a self, op: T) -> (T, &'a OwnedRuntime) {
+        (op, &self.rt)
+    }
+
+    /// See [`super::Client::write`].
+    pub fn write(&self, key: &str, value: impl Into<String>) -> Write<'_> {
+        let (op, rt) = self.wrap(self.inner.write(key, value));
+        Write { op, rt }
+    }
+
+    /// See [`super::Client::create`].
+    pub fn create(&self, key: &str, value: impl Into<String>) -> Write<'_> {
+        let (op, rt) = self.wrap(self.inner.create(key, value));
+        Write { op, rt }
+    }
+
+    /// See [`super::Client::update`].
+    pub fn update(&self, key: &str, value: impl Into<String>) -> Write<'_> {
+        let (op, rt) = self.wrap(self.inner.update(key, value));
+        Write { op, rt }
+    }
+
+    /// See [`super::Client::compare_and_swap`].
+    pub fn compare_and_swap(&self, key: &str, value: impl Into<String>) -> Write<'_> {
+        let (op, rt) = self.wrap(self.inner.compare_and_swap(key, value));
+        Write { op, rt }
+    }
+
+    /// See [`super::Client::update_ttl`].
+    pub fn update_ttl(&self, key: &str, ttl: Duration) -> Write<'_> {
+        let (op, rt) = self.wrap(self.inner.update_ttl(key, ttl));
+        Write { op, rt }
+    }
+
+    /// See [`super::Client::mkdir`].
+    pub fn mkdir(&self, key: &str) -> Write<'_> {
+        let (op, rt) = self.wrap(self.inner.mkdir(key));
+        Write { op, rt }
+    }
+
+    /// See [`super::Client::create_in_order`].
+    pub fn create_in_order(&self, dir: &str, value: impl Into<String>) -> Write<'_> {
+        let (op, rt) = self.wrap(self.inner.create_in_order(dir, value));
+        Write { op, rt }
+    }
+
+    /// See [`super::Client::read`].
+    pub fn read(&self, key: &str) -> Read<'_> {
+        let (op, rt) = self.wrap(self.inner.read(key));
+        Read { op, rt }
+    }
+
+    /// See [`super::Client::delete`].
+    pub fn delete(&self, key: &str) -> Delete<'_> {
+        let (op, rt) = self.wrap(self.inner.delete(key));
+        Delete { op, rt }
+    }
+
+    /// See [`super::Client::rmdir`].
+    pub fn rmdir(&self, key: &str) -> Delete<'_> {
+        let (op, rt) = self.wrap(self.inner.rmdir(key));
+        Delete { op, rt }
+    }
+
+    /// See [`super::Client::compare_and_delete`].
+    pub fn compare_and_delete(&self, key: &str) -> Delete<'_> {
+        let (op, rt) = self.wrap(self.inner.compare_and_delete(key));
+        Delete { op, rt }
+    }
+}

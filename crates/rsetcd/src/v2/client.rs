@@ -1,0 +1,138 @@
+//! [`Client`]: the v2 API's entry point.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::keys::{self, Delete, Read, Write};
+use super::transport::Transport;
+use crate::config::{sealed, ClientBuilder, Config, FromConfig};
+use crate::error::Result;
+
+/// An etcd v2 client: cheap to clone, safe to share between tasks.
+///
+/// Every operation returns a builder: chain its options, then `.await` it.
+///
+/// ```no_run
+/// # async fn demo() -> rsetcd::Result<()> {
+/// use std::time::Duration;
+/// let client = rsetcd::v2::Client::new()?; // http://127.0.0.1:2379
+/// client.write("/message", "Hello world").await?;
+/// let answer = client.read("/message").await?;
+/// assert_eq!(answer.node.value.as_deref(), Some("Hello world"));
+/// client.write("/lease", "x").ttl(Duration::from_secs(5)).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct Client {
+    transport: Arc<Transport>,
+}
+
+impl sealed::Sealed for Client {}
+
+impl FromConfig for Client {
+    fn from_config(config: Config) -> Result<Self> {
+        Ok(Client {
+            transport: Arc::new(Transport::new(config)?),
+        })
+    }
+}
+
+impl Client {
+    /// A client for `http://127.0.0.1:2379` with the default settings.
+    pub fn new() -> Result<Client> {
+        Client::builder().build()
+    }
+
+    /// A builder for every setting: endpoints, timeouts, credentials…
+    pub fn builder() -> ClientBuilder<Client> {
+        ClientBuilder::new()
+    }
+
+    /// The endpoints this client uses now, the one tried first leading.
+    pub fn endpoints(&self) -> Vec<String> {
+        let (list, start) = self.transport.endpoints.snapshot();
+        (0..list.len())
+            .map(|i| list[(start + i) % list.len()].url().to_string())
+            .collect()
+    }
+
+    pub(crate) fn transport(&self) -> &Transport {
+        &self.transport
+    }
+
+    /// `/<prefix>/keys/<encoded key>`.
+    pub(crate) fn key_path(&self, key: &str) -> Result<String> {
+        let encoded = keys::encode_key(key)?;
+        Ok(format!(
+            "/{}/keys{}",
+            self.transport.config.api_prefix, encoded
+        ))
+    }
+
+    /// `/<prefix>/<rest>` for the members, stats and auth APIs.
+    #[allow(dead_code)]
+    pub(crate) fn api_path(&self, rest: &str) -> String {
+        format!(
+            "/{}/{}",
+            self.transport.config.api_prefix,
+            rest.trim_start_matches('/')
+        )
+    }
+
+    /// Sets `key` to `value` (creating parent directories as needed).
+    pub fn write(&self, key: &str, value: impl Into<String>) -> Write<'_> {
+        Write::new(self, key, Some(value.into()))
+    }
+
+    /// Creates `key` only if it does not exist yet (etcd error 105 `NodeExist` otherwise).
+    pub fn create(&self, key: &str, value: impl Into<String>) -> Write<'_> {
+        Write::new(self, key, Some(value.into())).prev_exist(false)
+    }
+
+    /// Changes `key` only if it exists (etcd error 100 `KeyNotFound` otherwise).
+    pub fn update(&self, key: &str, value: impl Into<String>) -> Write<'_> {
+        Write::new(self, key, Some(value.into())).prev_exist(true)
+    }
+
+    /// Sets `key` to `value` if every condition given holds (`prev_value`, `prev_index`,
+    /// `prev_exist`; at least one is required, all are sent).
+    pub fn compare_and_swap(&self, key: &str, value: impl Into<String>) -> Write<'_> {
+        Write::new(self, key, Some(value.into())).conditional()
+    }
+
+    /// Resets the TTL of an existing key without changing its value and without a watch event.
+    pub fn update_ttl(&self, key: &str, ttl: Duration) -> Write<'_> {
+        Write::new(self, key, None).refreshing().ttl(ttl)
+    }
+
+    /// Creates a directory; an existing key or directory is etcd error 105 `NodeExist`.
+    pub fn mkdir(&self, key: &str) -> Write<'_> {
+        Write::new(self, key, None).directory().prev_exist(false)
+    }
+
+    /// Creates a key with a unique, increasing name inside directory `dir` (a queue): the new key is
+    /// in the answer's `node.key`.
+    pub fn create_in_order(&self, dir: &str, value: impl Into<String>) -> Write<'_> {
+        Write::new(self, dir, Some(value.into())).in_order()
+    }
+
+    /// Reads a key or lists a directory; `.wait()` waits for the next change instead.
+    pub fn read(&self, key: &str) -> Read<'_> {
+        Read::new(self, key)
+    }
+
+    /// Deletes a key (`.dir()` / `.recursive()` for directories).
+    pub fn delete(&self, key: &str) -> Delete<'_> {
+        Delete::new(self, key)
+    }
+
+    /// Deletes a directory: empty ones only, unless `.recursive()`.
+    pub fn rmdir(&self, key: &str) -> Delete<'_> {
+        Delete::new(self, key).dir()
+    }
+
+    /// Deletes `key` if every condition given holds (`prev_value`, `prev_index`; one is required).
+    pub fn compare_and_delete(&self, key: &str) -> Delete<'_> {
+        Delete::new(self, key).conditional()
+    }
+}

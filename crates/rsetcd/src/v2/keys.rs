@@ -1,0 +1,519 @@
+//! Key operations and their option builders.
+//!
+//! Each operation of [`Client`] returns a builder; chain its options, then `.await` it (the builders
+//! implement [`IntoFuture`]):
+//!
+//! ```no_run
+//! # async fn demo(client: rsetcd::v2::Client) -> rsetcd::Result<()> {
+//! use std::time::Duration;
+//! client.write("/lease", "held").ttl(Duration::from_secs(5)).await?;
+//! client.compare_and_swap("/counter", "2").prev_value("1").prev_index(7).await?;
+//! let listing = client.read("/dir").recursive().sorted().await?;
+//! # Ok(()) }
+//! ```
+
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+use std::time::Duration;
+
+use bytes::Bytes;
+use hyper::Method;
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+
+use super::client::Client;
+use super::response::{self, Response};
+use super::transport::{Body, Request, Retry, Timeout};
+use crate::error::{Error, Result};
+
+/// Characters left as they are in a key segment: RFC 3986 unreserved ones.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// The boxed future the builders turn into.
+pub type ResponseFuture<'a> = Pin<Box<dyn Future<Output = Result<Response>> + Send + 'a>>;
+
+/// Checks a key and returns its percent-encoded path, always starting with `/`.
+///
+/// A key without a leading `/` gets one; one trailing `/` is dropped (etcd drops it too). Empty
+/// segments (`//`), `.` and `..` segments (which etcd would answer with a redirect to another key)
+/// and NUL bytes are refused.
+pub fn encode_key(key: &str) -> Result<String> {
+    let trimmed = key.strip_prefix('/').unwrap_or(key);
+    let trimmed = trimmed.strip_suffix('/').unwrap_or(trimmed);
+    if trimmed.is_empty() {
+        return Ok("/".to_string());
+    }
+    let mut out = String::with_capacity(key.len() + 8);
+    for segment in trimmed.split('/') {
+        let why = match segment {
+            "" => Some("an empty segment (\"//\")"),
+            "." | ".." => Some("a \".\" or \"..\" segment"),
+            s if s.contains('\0') => Some("a NUL byte"),
+            _ => None,
+        };
+        if let Some(why) = why {
+            return Err(Error::InvalidArgument(format!(
+                "key {key:?} has {why}, which etcd would rewrite to another key"
+            )));
+        }
+        out.push('/');
+        out.extend(utf8_percent_encode(segment, SEGMENT));
+    }
+    Ok(out)
+}
+
+fn ttl_secs(ttl: Duration) -> u64 {
+    ttl.as_secs() + u64::from(ttl.subsec_nanos() > 0)
+}
+
+/// A write: `write`, `create`, `update`, `compare_and_swap`, `mkdir`, `update_ttl` and
+/// `create_in_order` all build one.
+#[derive(Debug, Clone)]
+#[must_use = "a write does nothing until it is awaited"]
+pub struct Write<'a> {
+    client: &'a Client,
+    key: String,
+    value: Option<String>,
+    ttl: Option<Duration>,
+    dir: bool,
+    prev_value: Option<String>,
+    prev_index: Option<u64>,
+    prev_exist: Option<bool>,
+    refresh: bool,
+    in_order: bool,
+    conditional: bool,
+    retry_unknown: bool,
+    timeout: Option<Duration>,
+}
+
+impl<'a> Write<'a> {
+    pub(crate) fn new(client: &'a Client, key: &str, value: Option<String>) -> Write<'a> {
+        Write {
+            client,
+            key: key.to_string(),
+            value,
+            ttl: None,
+            dir: false,
+            prev_value: None,
+            prev_index: None,
+            prev_exist: None,
+            refresh: false,
+            in_order: false,
+            conditional: false,
+            retry_unknown: false,
+            timeout: None,
+        }
+    }
+
+    pub(crate) fn conditional(mut self) -> Self {
+        self.conditional = true;
+        self
+    }
+
+    pub(crate) fn directory(mut self) -> Self {
+        self.dir = true;
+        self
+    }
+
+    pub(crate) fn refreshing(mut self) -> Self {
+        self.refresh = true;
+        self.prev_exist = Some(true);
+        self
+    }
+
+    pub(crate) fn in_order(mut self) -> Self {
+        self.in_order = true;
+        self
+    }
+
+    /// The node expires after this long (whole seconds, rounded up). A write without a TTL removes
+    /// any TTL the node had.
+    pub fn ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = Some(ttl);
+        self
+    }
+
+    /// Only if the current value is this (compare-and-swap). Must not be empty: etcd cannot compare
+    /// with an empty value.
+    pub fn prev_value(mut self, value: impl Into<String>) -> Self {
+        self.prev_value = Some(value.into());
+        self
+    }
+
+    /// Only if the node's `modifiedIndex` is this (compare-and-swap). Must not be 0.
+    pub fn prev_index(mut self, index: u64) -> Self {
+        self.prev_index = Some(index);
+        self
+    }
+
+    /// Only if the key exists (`true`) or does not exist yet (`false`).
+    pub fn prev_exist(mut self, exists: bool) -> Self {
+        self.prev_exist = Some(exists);
+        self
+    }
+
+    /// If the outcome is unknown (the connection died after sending), send it again to the next
+    /// endpoint instead of returning [`Error::OutcomeUnknown`]. Only for writes that are safe to
+    /// apply twice.
+    pub fn retry_unknown_outcome(mut self) -> Self {
+        self.retry_unknown = true;
+        self
+    }
+
+    /// A timeout for this call on each endpoint, instead of the client's request timeout.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    fn request(&self) -> Result<Request> {
+        if self.conditional
+            && self.prev_value.is_none()
+            && self.prev_index.is_none()
+            && self.prev_exist.is_none()
+        {
+            return Err(Error::InvalidArgument(format!(
+                "compare_and_swap on {:?} needs prev_value, prev_index or prev_exist",
+                self.key
+            )));
+        }
+        if self.prev_value.as_deref() == Some("") {
+            return Err(Error::InvalidArgument(
+                "prev_value must not be empty: etcd cannot compare with an empty value".into(),
+            ));
+        }
+        if self.prev_index == Some(0) {
+            return Err(Error::InvalidArgument(
+                "prev_index 0 means \"no condition\" to etcd: give the node's modifiedIndex".into(),
+            ));
+        }
+        if self.refresh && self.ttl.is_none() {
+            return Err(Error::InvalidArgument("a TTL refresh needs a ttl".into()));
+        }
+        let path = self.client.key_path(&self.key)?;
+        let mut form = form_urlencoded::Serializer::new(String::new());
+        if let Some(v) = &self.value {
+            form.append_pair("value", v);
+        }
+        if let Some(ttl) = self.ttl {
+            form.append_pair("ttl", &ttl_secs(ttl).to_string());
+        }
+        if self.dir {
+            form.append_pair("dir", "true");
+        }
+        if let Some(v) = &self.prev_value {
+            form.append_pair("prevValue", v);
+        }
+        if let Some(i) = self.prev_index {
+            form.append_pair("prevIndex", &i.to_string());
+        }
+        if let Some(e) = self.prev_exist {
+            form.append_pair("prevExist", if e { "true" } else { "false" });
+        }
+        if self.refresh {
+            form.append_pair("refresh", "true");
+        }
+        let method = if self.in_order {
+            Method::POST
+        } else {
+            Method::PUT
+        };
+        Ok(
+            Request::new(method, path, Retry::for_write(self.retry_unknown))
+                .body(Body::Form(Bytes::from(form.finish())))
+                .timeout(self.timeout.map_or(Timeout::Default, Timeout::After)),
+        )
+    }
+
+    /// Sends the write.
+    pub async fn send(self) -> Result<Response> {
+        let req = self.request()?;
+        response::keys(self.client.transport().send(&req).await?)
+    }
+}
+
+impl<'a> IntoFuture for Write<'a> {
+    type Output = Result<Response>;
+    type IntoFuture = ResponseFuture<'a>;
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.send())
+    }
+}
+
+/// A read (`read`), optionally a one-shot watch (`.wait()`).
+#[derive(Debug, Clone)]
+#[must_use = "a read does nothing until it is awaited"]
+pub struct Read<'a> {
+    client: &'a Client,
+    key: String,
+    recursive: bool,
+    sorted: bool,
+    quorum: bool,
+    wait: bool,
+    wait_index: Option<u64>,
+    timeout: Option<Duration>,
+}
+
+impl<'a> Read<'a> {
+    pub(crate) fn new(client: &'a Client, key: &str) -> Read<'a> {
+        Read {
+            client,
+            key: key.to_string(),
+            recursive: false,
+            sorted: false,
+            quorum: false,
+            wait: false,
+            wait_index: None,
+            timeout: None,
+        }
+    }
+
+    /// List a directory's whole subtree (or, with `wait`, watch it).
+    pub fn recursive(mut self) -> Self {
+        self.recursive = true;
+        self
+    }
+
+    /// Sort the children of a listing by key (etcd's order is random otherwise).
+    pub fn sorted(mut self) -> Self {
+        self.sorted = true;
+        self
+    }
+
+    /// A linearizable read through raft (needs a quorum).
+    pub fn quorum(mut self) -> Self {
+        self.quorum = true;
+        self
+    }
+
+    /// Wait for the next change instead of reading (pyetcd's `wait=True`). Without a
+    /// [`timeout`](Read::timeout) this waits as long as it takes; for a stream of changes use
+    /// [`Client::watch`].
+    pub fn wait(mut self) -> Self {
+        self.wait = true;
+        self
+    }
+
+    /// With `wait`: the first index to report (an older event still in etcd's history comes back at
+    /// once). Implies `wait`.
+    pub fn wait_index(mut self, index: u64) -> Self {
+        self.wait = true;
+        self.wait_index = Some(index);
+        self
+    }
+
+    /// A timeout for this call on each endpoint, instead of the client's request timeout (or, with
+    /// `wait`, instead of waiting for ever).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    fn request(&self) -> Result<Request> {
+        let mut path = self.client.key_path(&self.key)?;
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        for (flag, name) in [
+            (self.recursive, "recursive"),
+            (self.sorted, "sorted"),
+            (self.quorum, "quorum"),
+            (self.wait, "wait"),
+        ] {
+            if flag {
+                query.append_pair(name, "true");
+            }
+        }
+        if let Some(i) = self.wait_index {
+            query.append_pair("waitIndex", &i.to_string());
+        }
+        let query = query.finish();
+        if !query.is_empty() {
+            path.push('?');
+            path.push_str(&query);
+        }
+        let timeout = match (self.timeout, self.wait) {
+            (Some(t), _) => Timeout::After(t),
+            (None, true) => Timeout::Never,
+            (None, false) => Timeout::Default,
+        };
+        Ok(Request::new(Method::GET, path, Retry::Read).timeout(timeout))
+    }
+
+    /// Sends the read.
+    pub async fn send(self) -> Result<Response> {
+        let req = self.request()?;
+        response::keys(self.client.transport().send(&req).await?)
+    }
+}
+
+impl<'a> IntoFuture for Read<'a> {
+    type Output = Result<Response>;
+    type IntoFuture = ResponseFuture<'a>;
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.send())
+    }
+}
+
+/// A delete: `delete`, `rmdir` and `compare_and_delete` build one.
+#[derive(Debug, Clone)]
+#[must_use = "a delete does nothing until it is awaited"]
+pub struct Delete<'a> {
+    client: &'a Client,
+    key: String,
+    dir: bool,
+    recursive: bool,
+    prev_value: Option<String>,
+    prev_index: Option<u64>,
+    conditional: bool,
+    retry_unknown: bool,
+    timeout: Option<Duration>,
+}
+
+impl<'a> Delete<'a> {
+    pub(crate) fn new(client: &'a Client, key: &str) -> Delete<'a> {
+        Delete {
+            client,
+            key: key.to_string(),
+            dir: false,
+            recursive: false,
+            prev_value: None,
+            prev_index: None,
+            conditional: false,
+            retry_unknown: false,
+            timeout: None,
+        }
+    }
+
+    pub(crate) fn conditional(mut self) -> Self {
+        self.conditional = true;
+        self
+    }
+
+    /// Delete an (empty) directory too.
+    pub fn dir(mut self) -> Self {
+        self.dir = true;
+        self
+    }
+
+    /// Delete a directory with everything below it.
+    pub fn recursive(mut self) -> Self {
+        self.recursive = true;
+        self
+    }
+
+    /// Only if the current value is this (compare-and-delete). Must not be empty.
+    pub fn prev_value(mut self, value: impl Into<String>) -> Self {
+        self.prev_value = Some(value.into());
+        self
+    }
+
+    /// Only if the node's `modifiedIndex` is this (compare-and-delete). Must not be 0.
+    pub fn prev_index(mut self, index: u64) -> Self {
+        self.prev_index = Some(index);
+        self
+    }
+
+    /// If the outcome is unknown, send it again to the next endpoint instead of returning
+    /// [`Error::OutcomeUnknown`].
+    pub fn retry_unknown_outcome(mut self) -> Self {
+        self.retry_unknown = true;
+        self
+    }
+
+    /// A timeout for this call on each endpoint, instead of the client's request timeout.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    fn request(&self) -> Result<Request> {
+        if self.conditional && self.prev_value.is_none() && self.prev_index.is_none() {
+            return Err(Error::InvalidArgument(format!(
+                "compare_and_delete on {:?} needs prev_value or prev_index",
+                self.key
+            )));
+        }
+        if self.prev_value.as_deref() == Some("") {
+            return Err(Error::InvalidArgument(
+                "prev_value must not be empty: etcd cannot compare with an empty value".into(),
+            ));
+        }
+        if self.prev_index == Some(0) {
+            return Err(Error::InvalidArgument(
+                "prev_index 0 means \"no condition\" to etcd: give the node's modifiedIndex".into(),
+            ));
+        }
+        let mut path = self.client.key_path(&self.key)?;
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        if self.dir {
+            query.append_pair("dir", "true");
+        }
+        if self.recursive {
+            query.append_pair("recursive", "true");
+        }
+        if let Some(v) = &self.prev_value {
+            query.append_pair("prevValue", v);
+        }
+        if let Some(i) = self.prev_index {
+            query.append_pair("prevIndex", &i.to_string());
+        }
+        let query = query.finish();
+        if !query.is_empty() {
+            path.push('?');
+            path.push_str(&query);
+        }
+        Ok(
+            Request::new(Method::DELETE, path, Retry::for_write(self.retry_unknown))
+                .timeout(self.timeout.map_or(Timeout::Default, Timeout::After)),
+        )
+    }
+
+    /// Sends the delete.
+    pub async fn send(self) -> Result<Response> {
+        let req = self.request()?;
+        response::keys(self.client.transport().send(&req).await?)
+    }
+}
+
+impl<'a> IntoFuture for Delete<'a> {
+    type Output = Result<Response>;
+    type IntoFuture = ResponseFuture<'a>;
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.send())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_encoded_segment_by_segment() {
+        assert_eq!(encode_key("foo").unwrap(), "/foo");
+        assert_eq!(encode_key("/").unwrap(), "/");
+        assert_eq!(encode_key("").unwrap(), "/");
+        assert_eq!(encode_key("/a/b/").unwrap(), "/a/b");
+        assert_eq!(
+            encode_key("/a b?c#d%e&f+g").unwrap(),
+            "/a%20b%3Fc%23d%25e%26f%2Bg"
+        );
+        assert_eq!(encode_key("/café").unwrap(), "/caf%C3%A9");
+    }
+
+    #[test]
+    fn malformed_keys_are_refused() {
+        for bad in ["//a", "/a//b", "/a/./b", "/a/../b", "..", "/a/.", "/a\0b"] {
+            let err = encode_key(bad).unwrap_err();
+            assert!(matches!(err, Error::InvalidArgument(_)), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn ttl_rounds_up() {
+        assert_eq!(ttl_secs(Duration::from_millis(1500)), 2);
+        assert_eq!(ttl_secs(Duration::from_secs(5)), 5);
+        assert_eq!(ttl_secs(Duration::ZERO), 0);
+    }
+}

@@ -1,0 +1,14 @@
+//! etcd's v2 API (HTTP and JSON), as served by etcd 2.x and by 3.4 / 3.5 with `--enable-v2=true`.
+//!
+//! [`Client`] is the async entry point; [`blocking::Client`] offers the same operations without
+//! async.
+
+pub mod blocking;
+mod client;
+pub mod keys;
+mod response;
+mod transport;
+
+pub use client::Client;
+pub use keys::{Delete, Read, Write};
+pub use response::{Action, Node, Response};
