@@ -195,8 +195,10 @@ impl EndpointSet {
 
     /// Records that `list[idx]` answered, so it is tried first next time.
     pub(crate) fn mark_good(&self, list: &Arc<[Endpoint]>, idx: usize) {
-        let current = self.snapshot().0;
-        if Arc::ptr_eq(&current, list) && self.pinned.load(Ordering::Relaxed) != idx {
+        if self.pinned.load(Ordering::Relaxed) == idx {
+            return; // the common case: the pinned endpoint answered again
+        }
+        if Arc::ptr_eq(&self.snapshot().0, list) {
             self.pinned.store(idx, Ordering::Relaxed);
         }
     }

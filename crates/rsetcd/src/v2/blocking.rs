@@ -175,73 +175,91 @@ impl Client {
         self.rt.run(fut)
     }
 
-    fn wrap<'a, T>(&'a self, op: T) -> (T, &'a OwnedRuntime) {
-        (op, &self.rt)
-    }
-
     /// See [`super::Client::write`].
     pub fn write(&self, key: &str, value: impl Into<String>) -> Write<'_> {
-        let (op, rt) = self.wrap(self.inner.write(key, value));
-        Write { op, rt }
+        Write {
+            op: self.inner.write(key, value),
+            rt: &self.rt,
+        }
     }
 
     /// See [`super::Client::create`].
     pub fn create(&self, key: &str, value: impl Into<String>) -> Write<'_> {
-        let (op, rt) = self.wrap(self.inner.create(key, value));
-        Write { op, rt }
+        Write {
+            op: self.inner.create(key, value),
+            rt: &self.rt,
+        }
     }
 
     /// See [`super::Client::update`].
     pub fn update(&self, key: &str, value: impl Into<String>) -> Write<'_> {
-        let (op, rt) = self.wrap(self.inner.update(key, value));
-        Write { op, rt }
+        Write {
+            op: self.inner.update(key, value),
+            rt: &self.rt,
+        }
     }
 
     /// See [`super::Client::compare_and_swap`].
     pub fn compare_and_swap(&self, key: &str, value: impl Into<String>) -> Write<'_> {
-        let (op, rt) = self.wrap(self.inner.compare_and_swap(key, value));
-        Write { op, rt }
+        Write {
+            op: self.inner.compare_and_swap(key, value),
+            rt: &self.rt,
+        }
     }
 
     /// See [`super::Client::update_ttl`].
     pub fn update_ttl(&self, key: &str, ttl: Duration) -> Write<'_> {
-        let (op, rt) = self.wrap(self.inner.update_ttl(key, ttl));
-        Write { op, rt }
+        Write {
+            op: self.inner.update_ttl(key, ttl),
+            rt: &self.rt,
+        }
     }
 
     /// See [`super::Client::mkdir`].
     pub fn mkdir(&self, key: &str) -> Write<'_> {
-        let (op, rt) = self.wrap(self.inner.mkdir(key));
-        Write { op, rt }
+        Write {
+            op: self.inner.mkdir(key),
+            rt: &self.rt,
+        }
     }
 
     /// See [`super::Client::create_in_order`].
     pub fn create_in_order(&self, dir: &str, value: impl Into<String>) -> Write<'_> {
-        let (op, rt) = self.wrap(self.inner.create_in_order(dir, value));
-        Write { op, rt }
+        Write {
+            op: self.inner.create_in_order(dir, value),
+            rt: &self.rt,
+        }
     }
 
     /// See [`super::Client::read`].
     pub fn read(&self, key: &str) -> Read<'_> {
-        let (op, rt) = self.wrap(self.inner.read(key));
-        Read { op, rt }
+        Read {
+            op: self.inner.read(key),
+            rt: &self.rt,
+        }
     }
 
     /// See [`super::Client::delete`].
     pub fn delete(&self, key: &str) -> Delete<'_> {
-        let (op, rt) = self.wrap(self.inner.delete(key));
-        Delete { op, rt }
+        Delete {
+            op: self.inner.delete(key),
+            rt: &self.rt,
+        }
     }
 
     /// See [`super::Client::rmdir`].
     pub fn rmdir(&self, key: &str) -> Delete<'_> {
-        let (op, rt) = self.wrap(self.inner.rmdir(key));
-        Delete { op, rt }
+        Delete {
+            op: self.inner.rmdir(key),
+            rt: &self.rt,
+        }
     }
 
     /// See [`super::Client::compare_and_delete`].
     pub fn compare_and_delete(&self, key: &str) -> Delete<'_> {
-        let (op, rt) = self.wrap(self.inner.compare_and_delete(key));
-        Delete { op, rt }
+        Delete {
+            op: self.inner.compare_and_delete(key),
+            rt: &self.rt,
+        }
     }
 }

@@ -52,6 +52,7 @@ pub(crate) enum Body {
     /// `application/x-www-form-urlencoded`.
     Form(Bytes),
     /// `application/json`.
+    #[allow(dead_code)] // for the members and auth APIs
     Json(Bytes),
 }
 
@@ -173,32 +174,39 @@ impl Transport {
         })
     }
 
-    /// Sends `req` and reads the whole answer, failing over by the retry rules.
+    /// Sends `req` and reads the whole answer, failing over by the retry rules. One deadline (the
+    /// request timeout) covers connecting, sending and reading the whole answer.
     pub(crate) async fn send(&self, req: &Request) -> Result<Raw> {
         self.failover(req, |endpoint| async move {
-            let opened = self.exchange(&endpoint, req).await?;
-            let limit = self.limit(req.timeout);
-            let body = with_timeout(limit, &endpoint, opened.body.collect())
-                .await?
-                .map_err(|e| Error::Transport {
+            let exchange = async {
+                let opened = self.exchange(&endpoint, req).await?;
+                let body = opened.body.collect().await.map_err(|e| Error::Transport {
                     endpoint: endpoint.url().into(),
                     source: e.into(),
-                })?
-                .to_bytes();
-            Ok(Raw {
-                status: opened.status,
-                headers: opened.headers,
-                body,
-                endpoint: opened.endpoint,
-            })
+                })?;
+                Ok(Raw {
+                    status: opened.status,
+                    headers: opened.headers,
+                    body: body.to_bytes(),
+                    endpoint: opened.endpoint,
+                })
+            };
+            with_timeout(self.limit(req.timeout), &endpoint, exchange).await?
         })
         .await
     }
 
-    /// Sends `req` and returns once the status and headers are in; the body is the caller's to read.
+    /// Sends `req` and returns once the status and headers are in (within the request's timeout);
+    /// the body is the caller's to read, with its own timeout.
+    #[allow(dead_code)] // for watches
     pub(crate) async fn open(&self, req: &Request) -> Result<Opened> {
         self.failover(req, |endpoint| async move {
-            self.exchange(&endpoint, req).await
+            with_timeout(
+                self.limit(req.timeout),
+                &endpoint,
+                self.exchange(&endpoint, req),
+            )
+            .await?
         })
         .await
     }
@@ -268,7 +276,7 @@ impl Transport {
         Err(Error::NoMoreHosts { failures })
     }
 
-    /// One attempt on one endpoint, up to the response head.
+    /// One attempt on one endpoint, up to the response head (the caller applies the timeout).
     async fn exchange(&self, endpoint: &Endpoint, req: &Request) -> Result<Opened> {
         let url = format!("{}{}", endpoint.url(), req.path_and_query);
         let uri: Uri = url

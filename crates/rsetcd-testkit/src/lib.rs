@@ -1,0 +1,95 @@
+//! Real etcd nodes and clusters on loopback, for tests, demos and benchmarks.
+//!
+//! Every node runs the `etcd` found on `PATH` (or `$RSETCD_ETCD_BIN`) with the v2 API enabled, on free
+//! 127.0.0.1 ports, with a temporary data directory. Nodes are killed when dropped, and any node still
+//! running when the process exits is killed then too.
+//!
+//! ```no_run
+//! use rsetcd_testkit::{Cluster, Etcd};
+//!
+//! let node = Etcd::start()?;
+//! println!("etcd at {}", node.client_url());
+//!
+//! let mut cluster = Cluster::start(3)?;
+//! cluster.kill(0)?;           // kill -9 the first member
+//! cluster.restart(0)?;        // and bring it back with its data
+//! # Ok::<(), rsetcd_testkit::Error>(())
+//! ```
+
+mod cluster;
+pub mod fault;
+mod node;
+mod ports;
+mod probe;
+mod reaper;
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+pub use cluster::{Cluster, ClusterBuilder, PendingMember};
+pub use node::{Etcd, EtcdBuilder, ServerTls};
+pub use ports::{dead_endpoint, free_port};
+
+/// What can go wrong starting or stopping etcd.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// No `etcd` binary on PATH.
+    #[error("etcd is not installed: run scripts/install-etcd.sh or `apt-get install etcd-server`")]
+    EtcdMissing,
+    /// An I/O operation failed.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done.
+        what: String,
+        /// The failure.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A node did not become healthy in time.
+    #[error("etcd member {name} did not become {what} within {timeout:?}; log tail:\n{log}")]
+    NotHealthy {
+        /// The member name.
+        name: String,
+        /// What was awaited.
+        what: String,
+        /// How long we waited.
+        timeout: Duration,
+        /// The last lines of its log.
+        log: String,
+    },
+    /// Starting failed for another reason.
+    #[error("cannot start etcd: {0}")]
+    Start(String),
+}
+
+impl Error {
+    pub(crate) fn io(what: &str, source: std::io::Error) -> Error {
+        Error::Io {
+            what: what.to_string(),
+            source,
+        }
+    }
+}
+
+/// What the test kit returns.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// One node shared by a whole test binary: started on first use, killed when the process exits.
+pub fn shared() -> Result<&'static Etcd> {
+    static NODE: OnceLock<std::result::Result<Etcd, String>> = OnceLock::new();
+    NODE.get_or_init(|| {
+        let node = Etcd::start().map_err(|e| e.to_string())?;
+        reaper::remove_at_exit(node.data_dir().to_path_buf());
+        Ok(node)
+    })
+    .as_ref()
+    .map_err(|e| Error::Start(e.clone()))
+}
+
+impl Etcd {
+    /// See [`shared`]: one node for the whole process.
+    pub fn shared() -> Result<&'static Etcd> {
+        shared()
+    }
+}

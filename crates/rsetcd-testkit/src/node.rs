@@ -1,0 +1,486 @@
+//! One etcd process: start, wait until it serves, kill, stop, restart.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::ports::{alloc_port, release_port};
+use crate::{probe, Error, Result};
+
+/// TLS settings for an etcd node's client URLs.
+#[derive(Debug, Clone)]
+pub struct ServerTls {
+    /// The server certificate (PEM).
+    pub cert_file: PathBuf,
+    /// The server key (PEM).
+    pub key_file: PathBuf,
+    /// The CA that client certificates must chain to.
+    pub trusted_ca_file: Option<PathBuf>,
+    /// Demand a client certificate (`--client-cert-auth`).
+    pub client_cert_auth: bool,
+}
+
+/// Settings shared by single nodes and cluster members.
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    pub(crate) args: Vec<String>,
+    pub(crate) unsafe_no_fsync: bool,
+    pub(crate) tls: Option<ServerTls>,
+    pub(crate) heartbeat_ms: u64,
+    pub(crate) election_ms: u64,
+    pub(crate) start_timeout: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            args: Vec::new(),
+            unsafe_no_fsync: false,
+            tls: None,
+            heartbeat_ms: 50,
+            election_ms: 500,
+            start_timeout: Duration::from_secs(20),
+        }
+    }
+}
+
+/// Where a node's data lives: a temporary directory removed on drop, or the caller's.
+#[derive(Debug)]
+enum Dir {
+    Temp(tempfile::TempDir),
+    Kept(PathBuf),
+}
+
+impl Dir {
+    fn path(&self) -> &Path {
+        match self {
+            Dir::Temp(t) => t.path(),
+            Dir::Kept(p) => p,
+        }
+    }
+}
+
+/// One real etcd process on loopback. Killed (SIGKILL, then reaped) on drop; its temporary data
+/// directory is removed then.
+#[derive(Debug)]
+pub struct Etcd {
+    name: String,
+    client_port: u16,
+    peer_port: u16,
+    dir: Dir,
+    child: Option<Child>,
+    settings: Settings,
+    initial_cluster: String,
+    cluster_token: String,
+    state_new: bool,
+}
+
+/// Builds a single etcd node: `Etcd::builder()…start()`.
+#[derive(Debug, Default)]
+pub struct EtcdBuilder {
+    name: Option<String>,
+    settings: Settings,
+    data_dir: Option<PathBuf>,
+    client_port: Option<u16>,
+    peer_port: Option<u16>,
+}
+
+impl EtcdBuilder {
+    /// The member name (default `node1`).
+    pub fn name(mut self, name: &str) -> Self {
+        self.name = Some(name.to_string());
+        self
+    }
+
+    /// An extra etcd flag, e.g. `--auth-token=simple`.
+    pub fn arg(mut self, arg: impl Into<String>) -> Self {
+        self.settings.args.push(arg.into());
+        self
+    }
+
+    /// Pass `--unsafe-no-fsync` (for benchmarks that measure the client, not the disk).
+    pub fn unsafe_no_fsync(mut self, on: bool) -> Self {
+        self.settings.unsafe_no_fsync = on;
+        self
+    }
+
+    /// Keep the data in this directory instead of a temporary one (not removed on drop).
+    pub fn data_dir(mut self, dir: PathBuf) -> Self {
+        self.data_dir = Some(dir);
+        self
+    }
+
+    /// Use this client port instead of a free one.
+    pub fn client_port(mut self, port: u16) -> Self {
+        self.client_port = Some(port);
+        self
+    }
+
+    /// Use this peer port instead of a free one.
+    pub fn peer_port(mut self, port: u16) -> Self {
+        self.peer_port = Some(port);
+        self
+    }
+
+    /// Serve clients over TLS.
+    pub fn tls(mut self, tls: ServerTls) -> Self {
+        self.settings.tls = Some(tls);
+        self
+    }
+
+    /// Raft timers in milliseconds (defaults 50 and 500, fast failover for tests).
+    pub fn raft_timers(mut self, heartbeat_ms: u64, election_ms: u64) -> Self {
+        self.settings.heartbeat_ms = heartbeat_ms;
+        self.settings.election_ms = election_ms;
+        self
+    }
+
+    /// Spawns etcd and waits until it is healthy.
+    pub fn start(self) -> Result<Etcd> {
+        let name = self.name.unwrap_or_else(|| "node1".into());
+        let fixed = self.client_port.is_some() || self.peer_port.is_some();
+        let mut last = None;
+        for _ in 0..if fixed { 1 } else { 3 } {
+            let client_port = self.client_port.map_or_else(alloc_port, Ok)?;
+            let peer_port = self.peer_port.map_or_else(alloc_port, Ok)?;
+            let dir = match &self.data_dir {
+                Some(d) => {
+                    std::fs::create_dir_all(d).map_err(|e| Error::io("create data dir", e))?;
+                    Dir::Kept(d.clone())
+                }
+                None => Dir::Temp(temp_dir()?),
+            };
+            let peer = format!("http://127.0.0.1:{peer_port}");
+            let mut node = Etcd::new(
+                name.clone(),
+                client_port,
+                peer_port,
+                dir,
+                self.settings.clone(),
+                format!("{name}={peer}"),
+                unique_token(),
+                true,
+            );
+            match node
+                .spawn()
+                .and_then(|()| node.wait_healthy(node.settings.start_timeout))
+            {
+                Ok(()) => return Ok(node),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| Error::Start("no attempt was made".into())))
+    }
+}
+
+pub(crate) fn temp_dir() -> Result<tempfile::TempDir> {
+    tempfile::Builder::new()
+        .prefix("rsetcd-etcd-")
+        .tempdir()
+        .map_err(|e| Error::io("create temp dir", e))
+}
+
+pub(crate) fn unique_token() -> String {
+    static N: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "rsetcd-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+impl Etcd {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new_member(
+        name: String,
+        client_port: u16,
+        peer_port: u16,
+        dir: Option<PathBuf>,
+        settings: Settings,
+        initial_cluster: String,
+        cluster_token: String,
+        state_new: bool,
+    ) -> Result<Etcd> {
+        let dir = match dir {
+            Some(d) => {
+                std::fs::create_dir_all(&d).map_err(|e| Error::io("create data dir", e))?;
+                Dir::Kept(d)
+            }
+            None => Dir::Temp(temp_dir()?),
+        };
+        Ok(Etcd::new(
+            name,
+            client_port,
+            peer_port,
+            dir,
+            settings,
+            initial_cluster,
+            cluster_token,
+            state_new,
+        ))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        name: String,
+        client_port: u16,
+        peer_port: u16,
+        dir: Dir,
+        settings: Settings,
+        initial_cluster: String,
+        cluster_token: String,
+        state_new: bool,
+    ) -> Etcd {
+        Etcd {
+            name,
+            client_port,
+            peer_port,
+            dir,
+            child: None,
+            settings,
+            initial_cluster,
+            cluster_token,
+            state_new,
+        }
+    }
+
+    /// Starts a single node with the defaults.
+    pub fn start() -> Result<Etcd> {
+        Etcd::builder().start()
+    }
+
+    /// A builder for a single node.
+    pub fn builder() -> EtcdBuilder {
+        EtcdBuilder::default()
+    }
+
+    /// The member name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// `http://127.0.0.1:PORT` (`https://` with TLS).
+    pub fn client_url(&self) -> String {
+        let scheme = if self.settings.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://127.0.0.1:{}", self.client_port)
+    }
+
+    /// The client port.
+    pub fn client_port(&self) -> u16 {
+        self.client_port
+    }
+
+    /// `http://127.0.0.1:PEER_PORT`.
+    pub fn peer_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.peer_port)
+    }
+
+    /// The process id while running.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// Whether the process is still alive (reaps it if it exited).
+    pub fn is_running(&mut self) -> bool {
+        match self.child.as_mut().map(Child::try_wait) {
+            Some(Ok(None)) => true,
+            Some(_) => {
+                self.child = None;
+                false
+            }
+            None => false,
+        }
+    }
+
+    /// The data directory (the member's data is in `<dir>/data`, its log in `<dir>/etcd.log`).
+    pub fn data_dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The log file of the process.
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.path().join("etcd.log")
+    }
+
+    /// The last `lines` lines of the log.
+    pub fn log_tail(&self, lines: usize) -> String {
+        let text = std::fs::read_to_string(self.log_path()).unwrap_or_default();
+        let all: Vec<&str> = text.lines().collect();
+        all[all.len().saturating_sub(lines)..].join("\n")
+    }
+
+    fn command(&self) -> Command {
+        let bin = std::env::var("RSETCD_ETCD_BIN").unwrap_or_else(|_| "etcd".into());
+        let mut cmd = Command::new(bin);
+        let client = self.client_url();
+        let peer = self.peer_url();
+        cmd.arg("--enable-v2=true")
+            .arg(format!("--name={}", self.name))
+            .arg(format!(
+                "--data-dir={}",
+                self.dir.path().join("data").display()
+            ))
+            .arg(format!("--listen-client-urls={client}"))
+            .arg(format!("--advertise-client-urls={client}"))
+            .arg(format!("--listen-peer-urls={peer}"))
+            .arg(format!("--initial-advertise-peer-urls={peer}"))
+            .arg(format!("--initial-cluster={}", self.initial_cluster))
+            .arg(format!("--initial-cluster-token={}", self.cluster_token))
+            .arg(format!(
+                "--initial-cluster-state={}",
+                if self.state_new { "new" } else { "existing" }
+            ))
+            .arg(format!(
+                "--heartbeat-interval={}",
+                self.settings.heartbeat_ms
+            ))
+            .arg(format!("--election-timeout={}", self.settings.election_ms))
+            .arg("--logger=zap")
+            .arg("--log-outputs=stderr");
+        if self.settings.unsafe_no_fsync {
+            cmd.arg("--unsafe-no-fsync");
+        }
+        if let Some(tls) = &self.settings.tls {
+            cmd.arg(format!("--cert-file={}", tls.cert_file.display()))
+                .arg(format!("--key-file={}", tls.key_file.display()));
+            if let Some(ca) = &tls.trusted_ca_file {
+                cmd.arg(format!("--trusted-ca-file={}", ca.display()));
+            }
+            if tls.client_cert_auth {
+                cmd.arg("--client-cert-auth");
+            }
+        }
+        cmd.args(&self.settings.args);
+        cmd
+    }
+
+    pub(crate) fn spawn(&mut self) -> Result<()> {
+        let log = File::options()
+            .create(true)
+            .append(true)
+            .open(self.log_path())
+            .map_err(|e| Error::io("open log file", e))?;
+        let log2 = log.try_clone().map_err(|e| Error::io("open log file", e))?;
+        let child = self
+            .command()
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(log2)
+            .spawn()
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::NotFound => Error::EtcdMissing,
+                _ => Error::io("spawn etcd", e),
+            })?;
+        crate::reaper::register(child.id());
+        self.child = Some(child);
+        Ok(())
+    }
+
+    /// Waits until `/health` answers `{"health":"true"}` (for TLS nodes: until the log says it serves
+    /// and the port accepts connections).
+    pub fn wait_healthy(&self, timeout: Duration) -> Result<()> {
+        self.wait_for(timeout, "healthy", |n| {
+            if n.settings.tls.is_some() {
+                n.log_says_serving() && probe::accepts(n.client_port)
+            } else {
+                probe::get(n.client_port, "/health").is_some_and(|b| b.contains("\"true\""))
+            }
+        })
+    }
+
+    /// Waits until the node serves clients (`/version` answers), quorum or not.
+    pub fn wait_serving(&self, timeout: Duration) -> Result<()> {
+        self.wait_for(timeout, "serving", |n| {
+            if n.settings.tls.is_some() {
+                n.log_says_serving() && probe::accepts(n.client_port)
+            } else {
+                probe::get(n.client_port, "/version").is_some()
+            }
+        })
+    }
+
+    fn log_says_serving(&self) -> bool {
+        std::fs::read_to_string(self.log_path())
+            .map(|l| {
+                l.contains("serving client traffic securely")
+                    || l.contains("ready to serve client requests")
+            })
+            .unwrap_or(false)
+    }
+
+    fn wait_for(&self, timeout: Duration, what: &str, ok: impl Fn(&Etcd) -> bool) -> Result<()> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if ok(self) {
+                return Ok(());
+            }
+            if let Some(pid) = self.pid() {
+                if !crate::reaper::alive(pid) {
+                    break;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        Err(Error::NotHealthy {
+            name: self.name.clone(),
+            what: what.to_string(),
+            timeout,
+            log: self.log_tail(15),
+        })
+    }
+
+    /// Kills the process with SIGKILL (`kill -9`) and reaps it.
+    pub fn kill(&mut self) -> Result<()> {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            child.wait().map_err(|e| Error::io("wait for etcd", e))?;
+            crate::reaper::unregister(child.id());
+        }
+        Ok(())
+    }
+
+    /// Stops the process with SIGTERM, waiting up to 10 s before SIGKILL.
+    pub fn stop(&mut self) -> Result<()> {
+        if let Some(mut child) = self.child.take() {
+            crate::reaper::signal(child.id(), libc::SIGTERM);
+            let deadline = Instant::now() + Duration::from_secs(10);
+            loop {
+                match child.try_wait() {
+                    Ok(Some(_)) => break,
+                    Ok(None) if Instant::now() < deadline => {
+                        std::thread::sleep(Duration::from_millis(20))
+                    }
+                    _ => {
+                        let _ = child.kill();
+                        let _ = child.wait();
+                        break;
+                    }
+                }
+            }
+            crate::reaper::unregister(child.id());
+        }
+        Ok(())
+    }
+
+    /// Starts the process again (same ports, same data); waits until it serves clients.
+    pub fn restart(&mut self) -> Result<()> {
+        self.kill()?;
+        self.state_new = false;
+        self.spawn()?;
+        self.wait_serving(self.settings.start_timeout)
+    }
+}
+
+impl Drop for Etcd {
+    fn drop(&mut self) {
+        let _ = self.kill();
+        release_port(self.client_port);
+        release_port(self.peer_port);
+    }
+}
