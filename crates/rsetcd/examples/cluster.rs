@@ -22,8 +22,14 @@ async fn main() -> rsetcd::Result<()> {
     // Setting a key to a fixed value is safe to apply twice, so these writes opt in to being re-sent
     // to the next node when their outcome is unknown (say, the leader died mid-request). Writes that
     // are not idempotent keep the default and get `Error::OutcomeUnknown` instead.
-    client.write("/nodes/n1", "1").retry_unknown_outcome().await?;
-    client.write("/nodes/n2", "2").retry_unknown_outcome().await?;
+    client
+        .write("/nodes/n1", "1")
+        .retry_unknown_outcome()
+        .await?;
+    client
+        .write("/nodes/n2", "2")
+        .retry_unknown_outcome()
+        .await?;
     let listing = client.read("/nodes").recursive().sorted().await?;
     for node in listing.node.leaves() {
         println!("{} = {}", node.key, node.value_str());

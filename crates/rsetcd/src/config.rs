@@ -56,6 +56,7 @@ pub struct Config {
     pub(crate) connect_timeout: Duration,
     pub(crate) request_timeout: Duration,
     pub(crate) credentials: Option<Credentials>,
+    pub(crate) sync_interval: Option<Duration>,
 }
 
 /// A client type that can be built from the shared configuration (implemented by the clients of
@@ -99,6 +100,7 @@ pub struct ClientBuilder<C> {
     connect_timeout: Duration,
     request_timeout: Duration,
     credentials: Option<Credentials>,
+    sync_interval: Option<Duration>,
     _client: PhantomData<fn() -> C>,
 }
 
@@ -113,6 +115,7 @@ impl<C> fmt::Debug for ClientBuilder<C> {
             .field("connect_timeout", &self.connect_timeout)
             .field("request_timeout", &self.request_timeout)
             .field("credentials", &self.credentials)
+            .field("sync_interval", &self.sync_interval)
             .finish()
     }
 }
@@ -128,6 +131,7 @@ impl<C> Default for ClientBuilder<C> {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             credentials: None,
+            sync_interval: None,
             _client: PhantomData,
         }
     }
@@ -211,6 +215,15 @@ impl<C: FromConfig> ClientBuilder<C> {
         self
     }
 
+    /// Refresh the endpoint list from the cluster's member list every `interval`, in the
+    /// background, so that a client started with one endpoint learns the others (and forgets
+    /// removed members). The async client needs a tokio runtime when it is built; the blocking
+    /// client uses its own. The task stops when the last clone of the client is dropped.
+    pub fn sync_interval(mut self, interval: Duration) -> Self {
+        self.sync_interval = Some(interval);
+        self
+    }
+
     /// Checks the settings and builds the client.
     ///
     /// Errors ([`Error::Config`]) name the bad host, port, URL, scheme or timeout.
@@ -257,6 +270,7 @@ impl<C: FromConfig> ClientBuilder<C> {
         for (name, t) in [
             ("connect timeout", self.connect_timeout),
             ("request timeout", self.request_timeout),
+            ("sync interval", self.sync_interval.unwrap_or(Duration::MAX)),
         ] {
             if t.is_zero() {
                 return Err(Error::Config(format!("{name} must be longer than zero")));
@@ -277,6 +291,7 @@ impl<C: FromConfig> ClientBuilder<C> {
             connect_timeout: self.connect_timeout,
             request_timeout: self.request_timeout,
             credentials: self.credentials,
+            sync_interval: self.sync_interval,
         })
     }
 }

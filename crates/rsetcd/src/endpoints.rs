@@ -204,7 +204,6 @@ impl EndpointSet {
     }
 
     /// Replaces the list, keeping the pinned endpoint first if it is still there.
-    #[allow(dead_code)]
     pub(crate) fn replace(&self, new: Vec<Endpoint>) {
         if new.is_empty() {
             return;

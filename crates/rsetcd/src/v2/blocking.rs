@@ -79,7 +79,7 @@ impl FromConfig for Client {
             .map_err(|e| {
                 Error::Config(format!("cannot start the blocking client's runtime: {e}"))
             })?;
-        let inner = super::Client::from_config(config)?;
+        let inner = super::Client::with_runtime(config, Some(rt.handle()))?;
         Ok(Client {
             inner,
             rt: Arc::new(OwnedRuntime(Some(rt))),

@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::keys::{self, Delete, Read, Write};
 use super::transport::Transport;
 use crate::config::{sealed, ClientBuilder, Config, FromConfig};
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// An etcd v2 client: cheap to clone, safe to share between tasks.
 ///
@@ -31,13 +31,49 @@ impl sealed::Sealed for Client {}
 
 impl FromConfig for Client {
     fn from_config(config: Config) -> Result<Self> {
-        Ok(Client {
-            transport: Arc::new(Transport::new(config)?),
-        })
+        let handle = match config.sync_interval {
+            Some(_) => Some(tokio::runtime::Handle::try_current().map_err(|_| {
+                Error::Config(
+                    "sync_interval needs a tokio runtime when the client is built \
+                     (or call sync_members yourself)"
+                        .into(),
+                )
+            })?),
+            None => None,
+        };
+        Client::with_runtime(config, handle.as_ref())
     }
 }
 
 impl Client {
+    /// Builds the client; with a sync interval, starts the member sync task on `handle`.
+    pub(crate) fn with_runtime(
+        config: Config,
+        handle: Option<&tokio::runtime::Handle>,
+    ) -> Result<Client> {
+        let interval = config.sync_interval;
+        let client = Client {
+            transport: Arc::new(Transport::new(config)?),
+        };
+        if let (Some(interval), Some(handle)) = (interval, handle) {
+            let weak = Arc::downgrade(&client.transport);
+            handle.spawn(async move {
+                let mut ticker = tokio::time::interval(interval);
+                ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    ticker.tick().await;
+                    let Some(transport) = weak.upgrade() else {
+                        break;
+                    };
+                    if let Err(e) = (Client { transport }).sync_members().await {
+                        tracing::debug!(error = %e, "member sync failed; keeping the endpoints");
+                    }
+                }
+            });
+        }
+        Ok(client)
+    }
+
     /// A client for `http://127.0.0.1:2379` with the default settings.
     pub fn new() -> Result<Client> {
         Client::builder().build()
@@ -70,7 +106,6 @@ impl Client {
     }
 
     /// `/<prefix>/<rest>` for the members, stats and auth APIs.
-    #[allow(dead_code)]
     pub(crate) fn api_path(&self, rest: &str) -> String {
         format!(
             "/{}/{}",

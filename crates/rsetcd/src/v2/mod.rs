@@ -5,10 +5,13 @@
 
 pub mod blocking;
 mod client;
+mod cluster;
 pub mod keys;
 mod response;
+pub mod stats;
 mod transport;
 
 pub use client::Client;
+pub use cluster::{Member, MemberId, Version};
 pub use keys::{Delete, Read, Write};
 pub use response::{Action, Node, Response};

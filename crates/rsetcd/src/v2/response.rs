@@ -248,13 +248,11 @@ pub(crate) fn keys(raw: Raw) -> Result<Response> {
 }
 
 /// A JSON answer of another API (members, stats, auth, version).
-#[allow(dead_code)] // for the cluster and auth modules
 pub(crate) fn json_answer<T: DeserializeOwned>(raw: Raw) -> Result<T> {
     json(raw_ok(&raw)?, &raw)
 }
 
 /// A success answer whose body does not matter (204 and friends), or the error.
-#[allow(dead_code)] // for the cluster and auth modules
 pub(crate) fn empty_answer(raw: Raw) -> Result<()> {
     if (200..300).contains(&raw.status) {
         Ok(())

@@ -29,6 +29,8 @@ use crate::error::{BoxError, Error, Result};
 pub(crate) enum Retry {
     /// A read: safe to retry anywhere.
     Read,
+    /// A read whose every HTTP answer is final (health probes): only connection failures move on.
+    Probe,
     /// A write: never re-sent once it may have reached a server.
     Write,
     /// A write whose caller opted into re-sending when the outcome is unknown.
@@ -52,7 +54,6 @@ pub(crate) enum Body {
     /// `application/x-www-form-urlencoded`.
     Form(Bytes),
     /// `application/json`.
-    #[allow(dead_code)] // for the members and auth APIs
     Json(Bytes),
 }
 
@@ -341,6 +342,7 @@ fn server_failure(status: u16, endpoint: &str, body: &[u8], retry: Retry) -> Opt
     let err = super::response::error_from(status, endpoint, body);
     match retry {
         Retry::Read => Some(Verdict::TryNext(err)),
+        Retry::Probe => None,
         // etcd's 300 "Raft Internal Error" after a proposal timed out: the write may still apply.
         Retry::Write if err.code() == Some(crate::EtcdCode::RaftInternal) => {
             Some(Verdict::Unknown(err))

@@ -1,0 +1,228 @@
+//! Cluster operations: members, leader, health, versions, statistics, member sync.
+
+use std::fmt;
+use std::str::FromStr;
+
+use bytes::Bytes;
+use hyper::Method;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::client::Client;
+use super::response::{empty_answer, json_answer};
+use super::stats::{LeaderStats, SelfStats, StoreStats};
+use super::transport::{Body, Request, Retry};
+use crate::endpoints::{Endpoint, Scheme};
+use crate::error::{Error, Result};
+
+/// A member ID: etcd writes it as 16 hex digits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MemberId(pub u64);
+
+impl fmt::Display for MemberId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:x}", self.0)
+    }
+}
+
+impl FromStr for MemberId {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<MemberId> {
+        u64::from_str_radix(s.trim(), 16)
+            .map(MemberId)
+            .map_err(|_| Error::InvalidArgument(format!("member id {s:?} is not a hex number")))
+    }
+}
+
+impl Serialize for MemberId {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for MemberId {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// A cluster member.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Member {
+    /// The member ID.
+    pub id: MemberId,
+    /// The name (`""` for a member added but not started yet).
+    #[serde(default)]
+    pub name: String,
+    /// Peer URLs.
+    #[serde(rename = "peerURLs", default, deserialize_with = "null_as_empty")]
+    pub peer_urls: Vec<String>,
+    /// Client URLs (empty for a member added but not started yet).
+    #[serde(rename = "clientURLs", default, deserialize_with = "null_as_empty")]
+    pub client_urls: Vec<String>,
+}
+
+fn null_as_empty<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> std::result::Result<Vec<T>, D::Error> {
+    Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
+}
+
+#[derive(Deserialize)]
+struct Members {
+    #[serde(default, deserialize_with = "null_as_empty")]
+    members: Vec<Member>,
+}
+
+#[derive(Serialize)]
+struct PeerUrls<'a> {
+    #[serde(rename = "peerURLs")]
+    peer_urls: &'a [String],
+}
+
+/// The versions `/version` reports.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Version {
+    /// The version of the etcd server answering, e.g. `3.4.23`.
+    #[serde(rename = "etcdserver")]
+    pub server: String,
+    /// The version the cluster runs at, e.g. `3.4.0`.
+    #[serde(rename = "etcdcluster")]
+    pub cluster: String,
+}
+
+#[derive(Deserialize)]
+struct Health {
+    health: String,
+}
+
+impl Client {
+    fn json_body<T: Serialize>(value: &T) -> Result<Body> {
+        serde_json::to_vec(value)
+            .map(|v| Body::Json(Bytes::from(v)))
+            .map_err(|e| Error::InvalidArgument(format!("cannot encode the request: {e}")))
+    }
+
+    /// Lists the cluster's members.
+    pub async fn members(&self) -> Result<Vec<Member>> {
+        let req = Request::new(Method::GET, self.api_path("members"), Retry::Read);
+        let members: Members = json_answer(self.transport().send(&req).await?)?;
+        Ok(members.members)
+    }
+
+    /// Adds a member with these peer URLs; start its etcd with `--initial-cluster-state existing`
+    /// afterwards.
+    ///
+    /// etcd 3.4 checks that the cluster stays healthy: it answers 500 (an [`Error::Http`]) while the
+    /// leader has not been connected to every member for a few seconds, or while an added member has
+    /// not started yet. A peer URL already in use is 409.
+    pub async fn add_member<I, S>(&self, peer_urls: I) -> Result<Member>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let peer_urls: Vec<String> = peer_urls.into_iter().map(Into::into).collect();
+        let body = Self::json_body(&PeerUrls {
+            peer_urls: &peer_urls,
+        })?;
+        let req = Request::new(Method::POST, self.api_path("members"), Retry::Write).body(body);
+        json_answer(self.transport().send(&req).await?)
+    }
+
+    /// Changes a member's peer URLs.
+    pub async fn update_member<I, S>(&self, id: MemberId, peer_urls: I) -> Result<()>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let peer_urls: Vec<String> = peer_urls.into_iter().map(Into::into).collect();
+        let body = Self::json_body(&PeerUrls {
+            peer_urls: &peer_urls,
+        })?;
+        let path = self.api_path(&format!("members/{id}"));
+        let req = Request::new(Method::PUT, path, Retry::Write).body(body);
+        empty_answer(self.transport().send(&req).await?)
+    }
+
+    /// Removes a member from the cluster (its etcd process stops serving).
+    pub async fn remove_member(&self, id: MemberId) -> Result<()> {
+        let path = self.api_path(&format!("members/{id}"));
+        let req = Request::new(Method::DELETE, path, Retry::Write);
+        empty_answer(self.transport().send(&req).await?)
+    }
+
+    /// The current leader (503 "During election" without quorum arrives as [`Error::Http`]).
+    pub async fn leader(&self) -> Result<Member> {
+        let req = Request::new(Method::GET, self.api_path("members/leader"), Retry::Read);
+        json_answer(self.transport().send(&req).await?)
+    }
+
+    /// Whether the endpoint answering is healthy: `Ok(false)` when it answers `{"health":"false"}`
+    /// (no quorum); an error when no endpoint answers in time.
+    pub async fn health(&self) -> Result<bool> {
+        let req = Request::new(Method::GET, "/health".into(), Retry::Probe);
+        let raw = self.transport().send(&req).await?;
+        if raw.status == 503 {
+            return Ok(false);
+        }
+        let health: Health = json_answer(raw)?;
+        Ok(health.health == "true")
+    }
+
+    /// The server and cluster versions.
+    pub async fn version(&self) -> Result<Version> {
+        let req = Request::new(Method::GET, "/version".into(), Retry::Read);
+        json_answer(self.transport().send(&req).await?)
+    }
+
+    /// The version of the etcd server answering.
+    pub async fn version_server(&self) -> Result<String> {
+        Ok(self.version().await?.server)
+    }
+
+    /// The version the cluster runs at.
+    pub async fn version_cluster(&self) -> Result<String> {
+        Ok(self.version().await?.cluster)
+    }
+
+    /// Statistics of the member answering.
+    pub async fn self_stats(&self) -> Result<SelfStats> {
+        let req = Request::new(Method::GET, self.api_path("stats/self"), Retry::Read);
+        json_answer(self.transport().send(&req).await?)
+    }
+
+    /// The leader's view of its followers. A follower answers 403 "not current leader", which
+    /// arrives as [`Error::Http`] with status 403.
+    pub async fn leader_stats(&self) -> Result<LeaderStats> {
+        let req = Request::new(Method::GET, self.api_path("stats/leader"), Retry::Read);
+        json_answer(self.transport().send(&req).await?)
+    }
+
+    /// The store's operation counters on the member answering.
+    pub async fn store_stats(&self) -> Result<StoreStats> {
+        let req = Request::new(Method::GET, self.api_path("stats/store"), Retry::Read);
+        json_answer(self.transport().send(&req).await?)
+    }
+
+    /// Replaces the endpoint list with the client URLs of every started member, keeping the
+    /// endpoint that answered last first. Returns the new list.
+    pub async fn sync_members(&self) -> Result<Vec<String>> {
+        let members = self.members().await?;
+        let mut endpoints = Vec::new();
+        for url in members.iter().flat_map(|m| &m.client_urls) {
+            let endpoint = Endpoint::parse(url, Scheme::Http, crate::config::DEFAULT_PORT)?;
+            if !endpoints.contains(&endpoint) {
+                endpoints.push(endpoint);
+            }
+        }
+        if endpoints.is_empty() {
+            return Err(Error::InvalidResponse {
+                endpoint: self.endpoints().first().cloned().unwrap_or_default(),
+                reason: "the member list has no client URLs".into(),
+            });
+        }
+        self.transport().endpoints.replace(endpoints);
+        Ok(self.endpoints())
+    }
+}
