@@ -152,7 +152,7 @@ async fn add_update_and_remove_a_member() {
 
     let pending = cluster.prepare_member().unwrap();
     let added = add_retrying(&c, &pending.peer_url).await.unwrap();
-    assert_eq!(added.peer_urls, [pending.peer_url.clone()]);
+    assert_eq!(added.peer_urls, std::slice::from_ref(&pending.peer_url));
     assert_eq!(added.name, "");
     assert!(added.client_urls.is_empty());
     let (idx, mut cluster) = tokio::task::spawn_blocking(move || {
@@ -171,7 +171,7 @@ async fn add_update_and_remove_a_member() {
     let members = c.members().await.unwrap();
     assert_eq!(members.len(), 4);
     let me = members.iter().find(|m| m.id == added.id).unwrap();
-    assert_eq!(me.client_urls, [fourth.clone()]);
+    assert_eq!(me.client_urls, std::slice::from_ref(&fourth));
 
     // Update the peer URLs of a member that was added but not started.
     let spare = cluster.prepare_member().unwrap();
