@@ -263,3 +263,79 @@ impl Client {
         }
     }
 }
+
+/// A blocking watch being configured: `client.watch(key)…iter()`.
+#[derive(Debug)]
+#[must_use = "a watch does nothing until .iter() is consumed"]
+pub struct Watch<'a> {
+    watch: super::Watch,
+    rt: &'a OwnedRuntime,
+}
+
+impl<'a> Watch<'a> {
+    /// See [`super::Watch::recursive`].
+    pub fn recursive(self) -> Self {
+        Watch {
+            watch: self.watch.recursive(),
+            rt: self.rt,
+        }
+    }
+
+    /// See [`super::Watch::after_index`].
+    pub fn after_index(self, index: u64) -> Self {
+        Watch {
+            watch: self.watch.after_index(index),
+            rt: self.rt,
+        }
+    }
+
+    /// See [`super::Watch::idle_timeout`].
+    pub fn idle_timeout(self, timeout: Duration) -> Self {
+        Watch {
+            watch: self.watch.idle_timeout(timeout),
+            rt: self.rt,
+        }
+    }
+
+    /// See [`super::Watch::give_up_after`].
+    pub fn give_up_after(self, bound: Duration) -> Self {
+        Watch {
+            watch: self.watch.give_up_after(bound),
+            rt: self.rt,
+        }
+    }
+
+    /// The events, one blocking `next()` at a time; the iterator ends after a final error.
+    pub fn iter(self) -> WatchIter<'a> {
+        WatchIter {
+            stream: self.watch.stream(),
+            rt: self.rt,
+        }
+    }
+}
+
+/// The blocking iterator over a watch's events (see [`super::watch`] for the guarantees).
+#[derive(Debug)]
+pub struct WatchIter<'a> {
+    stream: super::WatchStream,
+    rt: &'a OwnedRuntime,
+}
+
+impl Iterator for WatchIter<'_> {
+    type Item = Result<super::WatchEvent>;
+    fn next(&mut self) -> Option<Self::Item> {
+        use futures_util::StreamExt;
+        let stream = &mut self.stream;
+        self.rt.run(stream.next())
+    }
+}
+
+impl Client {
+    /// See [`super::Client::watch`]; `.iter()` gives a blocking iterator of events.
+    pub fn watch(&self, key: &str) -> Watch<'_> {
+        Watch {
+            watch: self.inner.watch(key),
+            rt: &self.rt,
+        }
+    }
+}

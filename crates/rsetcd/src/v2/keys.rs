@@ -291,7 +291,7 @@ impl<'a> Read<'a> {
 
     /// Wait for the next change instead of reading (pyetcd's `wait=True`). Without a
     /// [`timeout`](Read::timeout) this waits as long as it takes; for a stream of changes use
-    /// `Client::watch`.
+    /// [`Client::watch`].
     pub fn wait(mut self) -> Self {
         self.wait = true;
         self

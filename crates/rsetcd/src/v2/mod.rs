@@ -10,8 +10,10 @@ pub mod keys;
 mod response;
 pub mod stats;
 mod transport;
+pub mod watch;
 
 pub use client::Client;
 pub use cluster::{Member, MemberId, Version};
 pub use keys::{Delete, Read, Write};
 pub use response::{Action, Node, Response};
+pub use watch::{Watch, WatchEvent, WatchStream};

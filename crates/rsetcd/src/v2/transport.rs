@@ -199,7 +199,6 @@ impl Transport {
 
     /// Sends `req` and returns once the status and headers are in (within the request's timeout);
     /// the body is the caller's to read, with its own timeout.
-    #[allow(dead_code)] // for watches
     pub(crate) async fn open(&self, req: &Request) -> Result<Opened> {
         self.failover(req, |endpoint| async move {
             with_timeout(

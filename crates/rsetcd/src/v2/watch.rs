@@ -1,0 +1,316 @@
+//! Watching a key or directory: a stream of changes that never misses or repeats one.
+//!
+//! ```no_run
+//! # async fn demo(client: rsetcd::v2::Client) -> rsetcd::Result<()> {
+//! use futures_util::StreamExt;
+//! use rsetcd::v2::WatchEvent;
+//!
+//! let mut events = client.watch("/config").recursive().stream();
+//! while let Some(item) = events.next().await {
+//!     match item? {
+//!         WatchEvent::Event(change) => println!("{} {}", change.action, change.node.key),
+//!         WatchEvent::Resynced { snapshot, index } => {
+//!             println!("missed history; state at {index}: {snapshot:?}");
+//!         }
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! # Guarantees
+//!
+//! - Each long poll asks etcd for the first event at or after `waitIndex`; after an event the next
+//!   poll starts at that event's `modifiedIndex + 1`, so no event is delivered twice and none is
+//!   skipped, across polls, reconnects and endpoint failover.
+//! - A poll that stays silent for the idle timeout (default 60 s), that ends with an empty body, or
+//!   whose connection breaks is simply polled again — from `max(waitIndex, X-Etcd-Index + 1)` of the
+//!   silent poll, since etcd would have answered at once with any older matching event. This keeps a
+//!   quiet watch inside etcd's history window.
+//! - etcd keeps only the last 1,000 events (of all keys). When the next event a watch needs has left
+//!   that window (error 401), the stream does not die and does not skip silently: it reads the
+//!   current state and yields one [`WatchEvent::Resynced`] carrying it (`snapshot` is `None` if the key
+//!   does not exist); events then continue from `index + 1`. Reconcile your state with the snapshot.
+//! - When no endpoint answers for longer than the give-up bound (default 30 s, counting from the
+//!   first failure in a row), the stream yields that error and ends. Other errors (e.g. 110
+//!   Unauthorized) end it at once.
+//! - Dropping the stream cancels its poll and closes its connection immediately.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use futures_core::Stream;
+use http_body_util::BodyExt;
+use hyper::Method;
+
+use super::client::Client;
+use super::response::{self, header_u64, Response};
+use super::transport::{Raw, Request, Retry, Timeout};
+use crate::error::{Error, EtcdCode, Result};
+
+/// One item of a watch stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(clippy::large_enum_variant)]
+pub enum WatchEvent {
+    /// A change: action, node and previous node as etcd reports them.
+    Event(Response),
+    /// The watch fell out of etcd's 1,000-event history: this is the state at `index` (`None` when
+    /// the key does not exist). Events continue from `index + 1`.
+    Resynced {
+        /// A (recursive, for recursive watches) read of the key at `index`.
+        snapshot: Option<Response>,
+        /// The store index of the snapshot.
+        index: u64,
+    },
+}
+
+/// Where a watch starts.
+#[derive(Debug, Clone, Copy)]
+enum Start {
+    /// From the current state: changes after the index at which the watch starts.
+    Current,
+    /// The first event with an index greater than this.
+    After(u64),
+}
+
+/// A watch being configured: [`Client::watch`]`(key)…stream()`.
+#[derive(Debug, Clone)]
+#[must_use = "a watch does nothing until .stream() is polled"]
+pub struct Watch {
+    client: Client,
+    key: String,
+    recursive: bool,
+    start: Start,
+    idle_timeout: Duration,
+    give_up_after: Duration,
+}
+
+impl Client {
+    /// Watches `key` (a key, or with `.recursive()` a directory's whole subtree) for changes.
+    pub fn watch(&self, key: &str) -> Watch {
+        Watch {
+            client: self.clone(),
+            key: key.to_string(),
+            recursive: false,
+            start: Start::Current,
+            idle_timeout: Duration::from_secs(60),
+            give_up_after: Duration::from_secs(30),
+        }
+    }
+}
+
+impl Watch {
+    /// Watch the whole subtree of a directory.
+    pub fn recursive(mut self) -> Self {
+        self.recursive = true;
+        self
+    }
+
+    /// Deliver every event with an index greater than `index` (still in etcd's history), then the
+    /// new ones. Use the `etcd_index` of a read to watch exactly what follows it.
+    pub fn after_index(mut self, index: u64) -> Self {
+        self.start = Start::After(index);
+        self
+    }
+
+    /// Start from the current state (the default): only changes after the store index at which the
+    /// stream is first polled. To watch exactly what follows a read, use
+    /// [`after_index`](Watch::after_index) with the read's `etcd_index` instead.
+    pub fn from_current(mut self) -> Self {
+        self.start = Start::Current;
+        self
+    }
+
+    /// How long one long poll may stay silent before it is renewed (default 60 s).
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.idle_timeout = timeout;
+        self
+    }
+
+    /// How long the stream keeps retrying while no endpoint answers before it yields the error
+    /// and ends (default 30 s).
+    pub fn give_up_after(mut self, bound: Duration) -> Self {
+        self.give_up_after = bound;
+        self
+    }
+
+    /// The stream of events. It is `'static`: keep it in a task, drop it to stop watching.
+    pub fn stream(self) -> WatchStream {
+        let next = match self.start {
+            Start::Current => None,
+            Start::After(i) => Some(i.saturating_add(1)),
+        };
+        let state = State {
+            watch: self,
+            next,
+            failing_since: None,
+            done: false,
+        };
+        WatchStream {
+            inner: Box::pin(futures_util::stream::unfold(state, step)),
+        }
+    }
+}
+
+/// The stream a [`Watch`] yields: [`WatchEvent`]s, or a final error.
+#[must_use = "streams do nothing unless polled"]
+pub struct WatchStream {
+    inner: Pin<Box<dyn Stream<Item = Result<WatchEvent>> + Send>>,
+}
+
+impl std::fmt::Debug for WatchStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WatchStream").finish_non_exhaustive()
+    }
+}
+
+impl Stream for WatchStream {
+    type Item = Result<WatchEvent>;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.inner.as_mut().poll_next(cx)
+    }
+}
+
+struct State {
+    watch: Watch,
+    /// The next `waitIndex`; `None` until the starting index is known.
+    next: Option<u64>,
+    failing_since: Option<Instant>,
+    done: bool,
+}
+
+/// What one poll produced.
+enum Outcome {
+    Item(WatchEvent),
+    /// Nothing to yield; poll again.
+    Again,
+}
+
+async fn step(mut s: State) -> Option<(Result<WatchEvent>, State)> {
+    if s.done {
+        return None;
+    }
+    loop {
+        let result = match s.next {
+            None => s.start_index().await.map(|()| Outcome::Again),
+            Some(index) => s.poll(index).await,
+        };
+        match result {
+            Ok(outcome) => {
+                s.failing_since = None;
+                if let Outcome::Item(item) = outcome {
+                    return Some((Ok(item), s));
+                }
+            }
+            Err(e) if is_unavailable(&e) => {
+                let since = *s.failing_since.get_or_insert_with(Instant::now);
+                if since.elapsed() >= s.watch.give_up_after {
+                    s.done = true;
+                    return Some((Err(e), s));
+                }
+                tracing::debug!(error = %e, "watch poll failed; retrying");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => {
+                s.done = true;
+                return Some((Err(e), s));
+            }
+        }
+    }
+}
+
+fn is_unavailable(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::Connect { .. }
+            | Error::Transport { .. }
+            | Error::Timeout { .. }
+            | Error::NoMoreHosts { .. }
+            | Error::Http { status: 500.., .. }
+    ) || e.code() == Some(EtcdCode::RaftInternal)
+}
+
+impl State {
+    /// Reads the key; returns the snapshot (if the key exists) and the store index of the read.
+    async fn snapshot(&self) -> Result<(Option<Response>, u64)> {
+        let mut read = self.watch.client.read(&self.watch.key);
+        if self.watch.recursive {
+            read = read.recursive();
+        }
+        match read.await {
+            Ok(r) => {
+                let index = r.etcd_index;
+                Ok((Some(r), index))
+            }
+            Err(Error::Etcd {
+                code: EtcdCode::KeyNotFound,
+                index,
+                ..
+            }) => Ok((None, index)),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn start_index(&mut self) -> Result<()> {
+        let (_, index) = self.snapshot().await?;
+        self.next = Some(index + 1);
+        Ok(())
+    }
+
+    async fn poll(&mut self, index: u64) -> Result<Outcome> {
+        let client = &self.watch.client;
+        let mut path = client.key_path(&self.watch.key)?;
+        path.push_str("?wait=true&waitIndex=");
+        path.push_str(&index.to_string());
+        if self.watch.recursive {
+            path.push_str("&recursive=true");
+        }
+        let req = Request::new(Method::GET, path, Retry::Read).timeout(Timeout::Default);
+        let opened = client.transport().open(&req).await?;
+        let registered = header_u64(&opened.headers, "x-etcd-index");
+        // Renewing from here is safe: etcd answers at once with any event at or before this index.
+        let renew = registered.map_or(index, |r| index.max(r + 1));
+        if opened.status != 200 {
+            let body = opened
+                .body
+                .collect()
+                .await
+                .map(|b| b.to_bytes())
+                .unwrap_or_default();
+            let err = response::error_from(opened.status, &opened.endpoint, &body);
+            if err.code() == Some(EtcdCode::EventIndexCleared) {
+                let (snapshot, index) = self.snapshot().await?;
+                self.next = Some(index + 1);
+                return Ok(Outcome::Item(WatchEvent::Resynced { snapshot, index }));
+            }
+            return Err(err);
+        }
+        let body = match tokio::time::timeout(self.watch.idle_timeout, opened.body.collect()).await
+        {
+            Ok(Ok(body)) => body.to_bytes(),
+            Ok(Err(e)) => {
+                // The connection broke mid-poll (node down, EOF): poll again, maybe elsewhere.
+                tracing::debug!(error = %e, endpoint = %opened.endpoint, "watch poll broke");
+                self.next = Some(renew);
+                return Ok(Outcome::Again);
+            }
+            Err(_) => {
+                self.next = Some(renew);
+                return Ok(Outcome::Again);
+            }
+        };
+        if body.iter().all(u8::is_ascii_whitespace) {
+            self.next = Some(renew);
+            return Ok(Outcome::Again);
+        }
+        let raw = Raw {
+            status: 200,
+            headers: opened.headers,
+            body,
+            endpoint: opened.endpoint,
+        };
+        let event = response::keys(raw)?;
+        self.next = Some(event.node.modified_index.max(index) + 1);
+        Ok(Outcome::Item(WatchEvent::Event(event)))
+    }
+}
