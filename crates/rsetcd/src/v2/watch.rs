@@ -179,26 +179,19 @@ struct State {
     done: bool,
 }
 
-/// What one poll produced.
-enum Outcome {
-    Item(WatchEvent),
-    /// Nothing to yield; poll again.
-    Again,
-}
-
 async fn step(mut s: State) -> Option<(Result<WatchEvent>, State)> {
     if s.done {
         return None;
     }
     loop {
         let result = match s.next {
-            None => s.start_index().await.map(|()| Outcome::Again),
+            None => s.start_index().await.map(|()| None),
             Some(index) => s.poll(index).await,
         };
         match result {
             Ok(outcome) => {
                 s.failing_since = None;
-                if let Outcome::Item(item) = outcome {
+                if let Some(item) = outcome {
                     return Some((Ok(item), s));
                 }
             }
@@ -257,7 +250,8 @@ impl State {
         Ok(())
     }
 
-    async fn poll(&mut self, index: u64) -> Result<Outcome> {
+    /// One long poll: `Some(item)` to yield, or `None` to poll again.
+    async fn poll(&mut self, index: u64) -> Result<Option<WatchEvent>> {
         let client = &self.watch.client;
         let mut path = client.key_path(&self.watch.key)?;
         path.push_str("?wait=true&waitIndex=");
@@ -281,7 +275,7 @@ impl State {
             if err.code() == Some(EtcdCode::EventIndexCleared) {
                 let (snapshot, index) = self.snapshot().await?;
                 self.next = Some(index + 1);
-                return Ok(Outcome::Item(WatchEvent::Resynced { snapshot, index }));
+                return Ok(Some(WatchEvent::Resynced { snapshot, index }));
             }
             return Err(err);
         }
@@ -292,16 +286,16 @@ impl State {
                 // The connection broke mid-poll (node down, EOF): poll again, maybe elsewhere.
                 tracing::debug!(error = %e, endpoint = %opened.endpoint, "watch poll broke");
                 self.next = Some(renew);
-                return Ok(Outcome::Again);
+                return Ok(None);
             }
             Err(_) => {
                 self.next = Some(renew);
-                return Ok(Outcome::Again);
+                return Ok(None);
             }
         };
         if body.iter().all(u8::is_ascii_whitespace) {
             self.next = Some(renew);
-            return Ok(Outcome::Again);
+            return Ok(None);
         }
         let raw = Raw {
             status: 200,
@@ -311,6 +305,6 @@ impl State {
         };
         let event = response::keys(raw)?;
         self.next = Some(event.node.modified_index.max(index) + 1);
-        Ok(Outcome::Item(WatchEvent::Event(event)))
+        Ok(Some(WatchEvent::Event(event)))
     }
 }
