@@ -4,8 +4,10 @@
 
 use std::fmt;
 use std::marker::PhantomData;
+use std::net::SocketAddr;
 use std::time::Duration;
 
+use crate::discovery::SrvQuery;
 use crate::endpoints::{Endpoint, Scheme};
 use crate::error::{Error, Result};
 
@@ -74,6 +76,7 @@ pub(crate) mod sealed {
 enum Spec {
     Url(String),
     HostPort(String, u16),
+    Found(Endpoint),
 }
 
 /// Builds a client: `rsetcd::v2::Client::builder()…build()`.
@@ -101,6 +104,7 @@ pub struct ClientBuilder<C> {
     request_timeout: Duration,
     credentials: Option<Credentials>,
     sync_interval: Option<Duration>,
+    srv: Option<SrvQuery>,
     _client: PhantomData<fn() -> C>,
 }
 
@@ -116,6 +120,7 @@ impl<C> fmt::Debug for ClientBuilder<C> {
             .field("request_timeout", &self.request_timeout)
             .field("credentials", &self.credentials)
             .field("sync_interval", &self.sync_interval)
+            .field("srv", &self.srv)
             .finish()
     }
 }
@@ -132,6 +137,7 @@ impl<C> Default for ClientBuilder<C> {
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             credentials: None,
             sync_interval: None,
+            srv: None,
             _client: PhantomData,
         }
     }
@@ -224,6 +230,40 @@ impl<C: FromConfig> ClientBuilder<C> {
         self
     }
 
+    /// Discover endpoints through DNS SRV records of `domain` (see [`crate::discovery`]); they are
+    /// added after any endpoints given directly. The lookup happens in
+    /// [`discover`](ClientBuilder::discover) or, if that was not called, in
+    /// [`build`](ClientBuilder::build) (which then blocks for the lookup).
+    pub fn srv_domain(mut self, domain: impl Into<String>) -> Self {
+        self.srv.get_or_insert_with(|| SrvQuery::new("")).domain = domain.into();
+        self
+    }
+
+    /// The service name suffix of the SRV records (etcd's `--discovery-srv-name`).
+    pub fn srv_service_name(mut self, name: impl Into<String>) -> Self {
+        self.srv
+            .get_or_insert_with(|| SrvQuery::new(""))
+            .service_name = Some(name.into());
+        self
+    }
+
+    /// The DNS server to ask for SRV records (default: the system's).
+    pub fn srv_name_server(mut self, addr: SocketAddr) -> Self {
+        self.srv
+            .get_or_insert_with(|| SrvQuery::new(""))
+            .name_server = Some(addr);
+        self
+    }
+
+    /// Runs the SRV lookup now, without blocking, and keeps its endpoints for `build`.
+    pub async fn discover(mut self) -> Result<Self> {
+        if let Some(query) = self.srv.take() {
+            self.specs
+                .extend(query.discover().await?.into_iter().map(Spec::Found));
+        }
+        Ok(self)
+    }
+
     /// Checks the settings and builds the client.
     ///
     /// Errors ([`Error::Config`]) name the bad host, port, URL, scheme or timeout.
@@ -231,7 +271,11 @@ impl<C: FromConfig> ClientBuilder<C> {
         C::from_config(self.into_config()?)
     }
 
-    fn into_config(self) -> Result<Config> {
+    fn into_config(mut self) -> Result<Config> {
+        if let Some(query) = self.srv.take() {
+            self.specs
+                .extend(query.discover_blocking()?.into_iter().map(Spec::Found));
+        }
         let scheme = Scheme::parse(&self.protocol)?;
         if self.port == 0 {
             return Err(Error::Config("port 0 is invalid".into()));
@@ -246,6 +290,7 @@ impl<C: FromConfig> ClientBuilder<C> {
             let endpoint = match spec {
                 Spec::Url(s) => Endpoint::parse(s, scheme, self.port)?,
                 Spec::HostPort(h, p) => Endpoint::from_host_port(h, *p, scheme)?,
+                Spec::Found(e) => e.clone(),
             };
             if endpoint.scheme() == Scheme::Https {
                 return Err(Error::Config(format!(

@@ -120,6 +120,14 @@ pub enum Error {
     /// An argument of the call is invalid (a malformed key, an empty prevValue…).
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+    /// DNS SRV discovery found no usable endpoint.
+    #[error("SRV discovery for {domain:?} failed: {reason}")]
+    Discovery {
+        /// The discovery domain.
+        domain: String,
+        /// What went wrong: no record, an unreachable name server, targets that do not resolve.
+        reason: String,
+    },
 }
 
 fn chain(err: &(dyn std::error::Error + 'static)) -> String {

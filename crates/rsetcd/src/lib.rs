@@ -43,6 +43,7 @@
 #![warn(missing_docs)]
 
 pub mod config;
+pub mod discovery;
 pub mod endpoints;
 mod error;
 pub mod v2;
