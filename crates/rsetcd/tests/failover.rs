@@ -163,3 +163,48 @@ async fn cas_increments_survive_kill_9_without_loss_or_doubling() {
     );
     drop(cluster);
 }
+
+/// A first endpoint that accepts connections and never answers costs at most the request timeout:
+/// a read then succeeds on the next endpoint; a write reports an unknown outcome instead of being
+/// re-sent.
+#[tokio::test]
+async fn black_holed_first_endpoint() {
+    use rsetcd_testkit::fault::{Fault, FaultServer};
+    let hole = FaultServer::start(Fault::BlackHole).unwrap();
+    let live = rsetcd_testkit::shared().unwrap().client_url();
+    let timeout = Duration::from_millis(800);
+    let c = Client::builder()
+        .endpoints([hole.url(), live.clone()])
+        .request_timeout(timeout)
+        .build()
+        .unwrap();
+    let setup = Client::builder().host(&live).build().unwrap();
+    setup.write("/bh", "v").await.unwrap();
+
+    let start = Instant::now();
+    assert_eq!(c.read("/bh").await.unwrap().value(), Some("v"));
+    let took = start.elapsed();
+    assert!(took >= timeout && took < timeout + Duration::from_millis(700), "read took {took:?}");
+    assert_eq!(c.endpoints()[0], live, "the live endpoint is now tried first");
+
+    let w = Client::builder().endpoints([hole.url(), live]).request_timeout(timeout).build().unwrap();
+    let start = Instant::now();
+    let err = w.write("/bh", "w").await.unwrap_err();
+    assert!(err.is_outcome_unknown(), "{err}");
+    assert!(start.elapsed() < timeout + Duration::from_millis(700));
+    assert_eq!(setup.read("/bh").await.unwrap().value(), Some("v"), "the write was not re-sent");
+}
+
+#[test]
+fn five_node_cluster_tolerates_two_failures() {
+    let mut cluster = Cluster::start(5).unwrap();
+    cluster.kill(0).unwrap();
+    cluster.kill(1).unwrap();
+    let c = rsetcd::v2::blocking::Client::builder()
+        .endpoints(cluster.endpoints())
+        .connect_timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    c.write("/five", "3 of 5").retry_unknown_outcome().send().unwrap();
+    assert_eq!(c.read("/five").quorum().send().unwrap().value(), Some("3 of 5"));
+}
