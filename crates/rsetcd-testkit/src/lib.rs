@@ -16,6 +16,7 @@
 //! # Ok::<(), rsetcd_testkit::Error>(())
 //! ```
 
+pub mod certs;
 mod cluster;
 pub mod fault;
 mod node;

@@ -5,11 +5,13 @@
 use std::fmt;
 use std::marker::PhantomData;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::discovery::SrvQuery;
 use crate::endpoints::{Endpoint, Scheme};
 use crate::error::{Error, Result};
+use crate::tls::{Pem, TlsOptions};
 
 /// The port used for hosts given without one.
 pub const DEFAULT_PORT: u16 = 2379;
@@ -59,6 +61,7 @@ pub struct Config {
     pub(crate) request_timeout: Duration,
     pub(crate) credentials: Option<Credentials>,
     pub(crate) sync_interval: Option<Duration>,
+    pub(crate) tls: TlsOptions,
 }
 
 /// A client type that can be built from the shared configuration (implemented by the clients of
@@ -105,6 +108,7 @@ pub struct ClientBuilder<C> {
     credentials: Option<Credentials>,
     sync_interval: Option<Duration>,
     srv: Option<SrvQuery>,
+    tls: TlsOptions,
     _client: PhantomData<fn() -> C>,
 }
 
@@ -121,6 +125,7 @@ impl<C> fmt::Debug for ClientBuilder<C> {
             .field("credentials", &self.credentials)
             .field("sync_interval", &self.sync_interval)
             .field("srv", &self.srv)
+            .field("tls", &self.tls)
             .finish()
     }
 }
@@ -138,6 +143,7 @@ impl<C> Default for ClientBuilder<C> {
             credentials: None,
             sync_interval: None,
             srv: None,
+            tls: TlsOptions::default(),
             _client: PhantomData,
         }
     }
@@ -230,6 +236,47 @@ impl<C: FromConfig> ClientBuilder<C> {
         self
     }
 
+    /// Trust the CA certificates in this PEM file for `https` endpoints (may be given several
+    /// times). Without any CA, the system's roots are used.
+    pub fn ca_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.tls.cas.push(Pem::File(path.into()));
+        self
+    }
+
+    /// Trust the CA certificates in these PEM bytes.
+    pub fn ca_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.tls.cas.push(Pem::Bytes(pem.into()));
+        self
+    }
+
+    /// Also trust the system's root certificates (the default only when no CA is given).
+    pub fn use_system_roots(mut self, on: bool) -> Self {
+        self.tls.system_roots = Some(on);
+        self
+    }
+
+    /// Present this client certificate (PEM chain) and private key (PEM: PKCS#8, PKCS#1 or SEC1)
+    /// for mutual TLS.
+    pub fn client_cert_files(mut self, cert: impl Into<PathBuf>, key: impl Into<PathBuf>) -> Self {
+        self.tls.identity = Some((Pem::File(cert.into()), Pem::File(key.into())));
+        self
+    }
+
+    /// [`client_cert_files`](ClientBuilder::client_cert_files) from PEM bytes. The key never
+    /// appears in `Debug` output or errors.
+    pub fn client_cert_pem(mut self, cert: impl Into<Vec<u8>>, key: impl Into<Vec<u8>>) -> Self {
+        self.tls.identity = Some((Pem::Bytes(cert.into()), Pem::Bytes(key.into())));
+        self
+    }
+
+    /// **Development only**: accept any server certificate (expired, self-signed, for another
+    /// host). This removes the protection TLS gives against impostors; a warning is logged when the
+    /// client is built.
+    pub fn danger_accept_invalid_certs(mut self, on: bool) -> Self {
+        self.tls.accept_invalid_certs = on;
+        self
+    }
+
     /// Discover endpoints through DNS SRV records of `domain` (see [`crate::discovery`]); they are
     /// added after any endpoints given directly. The lookup happens in
     /// [`discover`](ClientBuilder::discover) or, if that was not called, in
@@ -292,11 +339,6 @@ impl<C: FromConfig> ClientBuilder<C> {
                 Spec::HostPort(h, p) => Endpoint::from_host_port(h, *p, scheme)?,
                 Spec::Found(e) => e.clone(),
             };
-            if endpoint.scheme() == Scheme::Https {
-                return Err(Error::Config(format!(
-                    "endpoint {endpoint}: https is not supported yet; use http"
-                )));
-            }
             if !endpoints.contains(&endpoint) {
                 endpoints.push(endpoint);
             }
@@ -337,6 +379,7 @@ impl<C: FromConfig> ClientBuilder<C> {
             request_timeout: self.request_timeout,
             credentials: self.credentials,
             sync_interval: self.sync_interval,
+            tls: self.tls,
         })
     }
 }

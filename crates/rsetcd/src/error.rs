@@ -120,6 +120,16 @@ pub enum Error {
     /// An argument of the call is invalid (a malformed key, an empty prevValue…).
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+    /// The TLS handshake failed: the reason says what to fix (an untrusted CA, a certificate for
+    /// another host, an expired certificate, a missing or refused client certificate). Like
+    /// [`Error::Connect`], the request never reached etcd.
+    #[error("TLS with {endpoint} failed: {reason}")]
+    Tls {
+        /// The endpoint tried.
+        endpoint: String,
+        /// What went wrong, in words a user can act on.
+        reason: String,
+    },
     /// DNS SRV discovery found no usable endpoint.
     #[error("SRV discovery for {domain:?} failed: {reason}")]
     Discovery {
@@ -170,7 +180,7 @@ impl Error {
     /// True when the request provably did not reach any server (safe to send again).
     pub fn is_connect(&self) -> bool {
         match self {
-            Error::Connect { .. } => true,
+            Error::Connect { .. } | Error::Tls { .. } => true,
             Error::NoMoreHosts { failures } => failures.iter().all(|(_, e)| e.is_connect()),
             _ => false,
         }

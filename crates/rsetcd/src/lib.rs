@@ -46,6 +46,7 @@ pub mod config;
 pub mod discovery;
 pub mod endpoints;
 mod error;
+pub mod tls;
 pub mod v2;
 
 pub use config::{ClientBuilder, Credentials};

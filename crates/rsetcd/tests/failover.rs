@@ -184,15 +184,30 @@ async fn black_holed_first_endpoint() {
     let start = Instant::now();
     assert_eq!(c.read("/bh").await.unwrap().value(), Some("v"));
     let took = start.elapsed();
-    assert!(took >= timeout && took < timeout + Duration::from_millis(700), "read took {took:?}");
-    assert_eq!(c.endpoints()[0], live, "the live endpoint is now tried first");
+    assert!(
+        took >= timeout && took < timeout + Duration::from_millis(700),
+        "read took {took:?}"
+    );
+    assert_eq!(
+        c.endpoints()[0],
+        live,
+        "the live endpoint is now tried first"
+    );
 
-    let w = Client::builder().endpoints([hole.url(), live]).request_timeout(timeout).build().unwrap();
+    let w = Client::builder()
+        .endpoints([hole.url(), live])
+        .request_timeout(timeout)
+        .build()
+        .unwrap();
     let start = Instant::now();
     let err = w.write("/bh", "w").await.unwrap_err();
     assert!(err.is_outcome_unknown(), "{err}");
     assert!(start.elapsed() < timeout + Duration::from_millis(700));
-    assert_eq!(setup.read("/bh").await.unwrap().value(), Some("v"), "the write was not re-sent");
+    assert_eq!(
+        setup.read("/bh").await.unwrap().value(),
+        Some("v"),
+        "the write was not re-sent"
+    );
 }
 
 #[test]
@@ -205,6 +220,12 @@ fn five_node_cluster_tolerates_two_failures() {
         .connect_timeout(Duration::from_millis(300))
         .build()
         .unwrap();
-    c.write("/five", "3 of 5").retry_unknown_outcome().send().unwrap();
-    assert_eq!(c.read("/five").quorum().send().unwrap().value(), Some("3 of 5"));
+    c.write("/five", "3 of 5")
+        .retry_unknown_outcome()
+        .send()
+        .unwrap();
+    assert_eq!(
+        c.read("/five").quorum().send().unwrap().value(),
+        Some("3 of 5")
+    );
 }

@@ -21,7 +21,7 @@ use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::rt::TokioExecutor;
 
 use crate::config::Config;
-use crate::endpoints::{Endpoint, EndpointSet};
+use crate::endpoints::{Endpoint, EndpointSet, Scheme};
 use crate::error::{BoxError, Error, Result};
 
 /// What may be re-sent to another endpoint after the request reached a server.
@@ -143,18 +143,23 @@ impl Transport {
         http.enforce_http(false);
         http.set_nodelay(true);
         http.set_connect_timeout(Some(config.connect_timeout));
-        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| Error::Config(format!("TLS setup: {e}")))?
-        .with_root_certificates(rustls::RootCertStore::empty())
-        .with_no_client_auth();
+        // HTTP/1.1 also over TLS: each long poll (watch) holds its own connection, so thousands of
+        // watches never queue behind an HTTP/2 server's concurrent-stream limit.
+        let uses_tls = config.endpoints.iter().any(|e| e.scheme() == Scheme::Https)
+            || config.sync_interval.is_some();
+        let tls = if uses_tls || !config.tls.cas.is_empty() || config.tls.identity.is_some() {
+            config.tls.client_config()?
+        } else {
+            crate::tls::TlsOptions {
+                system_roots: Some(false),
+                ..Default::default()
+            }
+            .client_config()?
+        };
         let connector = hyper_rustls::HttpsConnectorBuilder::new()
             .with_tls_config(tls)
             .https_or_http()
             .enable_http1()
-            .enable_http2()
             .wrap_connector(http);
         let http = HyperClient::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(60))
@@ -254,7 +259,7 @@ impl Transport {
                         })
                     }
                 },
-                Err(err @ Error::Connect { .. }) => err,
+                Err(err @ (Error::Connect { .. } | Error::Tls { .. })) => err,
                 Err(err @ (Error::Transport { .. } | Error::Timeout { .. })) => {
                     if req.retry == Retry::Write {
                         return Err(Error::OutcomeUnknown {
@@ -390,6 +395,11 @@ async fn with_timeout<F: Future>(
 
 fn classify(endpoint: &Endpoint, err: hyper_util::client::legacy::Error) -> Error {
     let endpoint = endpoint.url().to_string();
+    if let Some(reason) = crate::tls::explain(&err) {
+        // A refused handshake (also one refused only after the client sent its first bytes, as
+        // with a missing client certificate under TLS 1.3) never reached etcd.
+        return Error::Tls { endpoint, reason };
+    }
     if err.is_connect() {
         Error::Connect {
             endpoint,

@@ -1,0 +1,241 @@
+//! TLS for `https` endpoints: rustls (ring) with a CA bundle, the system roots, a client certificate
+//! for mutual TLS, and — for development only — a switch that turns verification off.
+//!
+//! Verification is always on unless [`ClientBuilder::danger_accept_invalid_certs`] says otherwise.
+//! Without a CA given, `https` endpoints are checked against the system's roots.
+//!
+//! [`ClientBuilder::danger_accept_invalid_certs`]: crate::ClientBuilder::danger_accept_invalid_certs
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+
+use crate::error::{Error, Result};
+
+/// PEM data, from a file or from memory. Key material is never shown by `Debug`.
+#[derive(Clone)]
+pub(crate) enum Pem {
+    File(PathBuf),
+    Bytes(Vec<u8>),
+}
+
+impl Pem {
+    fn describe(&self) -> String {
+        match self {
+            Pem::File(p) => format!("{}", p.display()),
+            Pem::Bytes(_) => "the PEM bytes given".into(),
+        }
+    }
+
+    fn read(&self) -> Result<Vec<u8>> {
+        match self {
+            Pem::File(p) => std::fs::read(p)
+                .map_err(|e| Error::Config(format!("cannot read {}: {e}", p.display()))),
+            Pem::Bytes(b) => Ok(b.clone()),
+        }
+    }
+}
+
+impl fmt::Debug for Pem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Pem::File(p) => write!(f, "File({})", p.display()),
+            Pem::Bytes(b) => write!(f, "Bytes(<{} bytes>)", b.len()),
+        }
+    }
+}
+
+/// The TLS settings of a client.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TlsOptions {
+    pub(crate) cas: Vec<Pem>,
+    pub(crate) system_roots: Option<bool>,
+    pub(crate) identity: Option<(Pem, Pem)>,
+    pub(crate) accept_invalid_certs: bool,
+}
+
+fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+impl TlsOptions {
+    /// Builds the rustls configuration; every file is read and checked here, so mistakes surface
+    /// when the client is built.
+    pub(crate) fn client_config(&self) -> Result<ClientConfig> {
+        let builder = ClientConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| Error::Config(format!("TLS setup: {e}")))?;
+        let builder = if self.accept_invalid_certs {
+            tracing::warn!(
+                "TLS certificate verification is OFF (danger_accept_invalid_certs): \
+                 for development only, never in production"
+            );
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(AcceptAnything))
+        } else {
+            builder.with_root_certificates(self.roots()?)
+        };
+        match &self.identity {
+            None => Ok(builder.with_no_client_auth()),
+            Some((cert, key)) => {
+                let chain = certificates(cert)?;
+                let key_bytes = key.read()?;
+                let key_der = PrivateKeyDer::from_pem_slice(&key_bytes).map_err(|_| {
+                    Error::Config(format!(
+                        "no usable private key (PKCS#8, PKCS#1 or SEC1 PEM) in {}",
+                        key.describe()
+                    ))
+                })?;
+                builder.with_client_auth_cert(chain, key_der).map_err(|e| {
+                    Error::Config(format!(
+                        "the client certificate {} and key {} do not fit together: {e}",
+                        cert.describe(),
+                        key.describe()
+                    ))
+                })
+            }
+        }
+    }
+
+    fn roots(&self) -> Result<RootCertStore> {
+        let mut roots = RootCertStore::empty();
+        for ca in &self.cas {
+            for cert in certificates(ca)? {
+                roots.add(cert).map_err(|e| {
+                    Error::Config(format!(
+                        "a CA certificate in {} is invalid: {e}",
+                        ca.describe()
+                    ))
+                })?;
+            }
+        }
+        if self.system_roots.unwrap_or(self.cas.is_empty()) {
+            let found = rustls_native_certs::load_native_certs();
+            let (added, _) = roots.add_parsable_certificates(found.certs);
+            if added == 0 && self.cas.is_empty() {
+                tracing::warn!("no system root certificates found: https endpoints will fail");
+            }
+        }
+        Ok(roots)
+    }
+}
+
+fn certificates(pem: &Pem) -> Result<Vec<CertificateDer<'static>>> {
+    let bytes = pem.read()?;
+    let certs: Vec<_> = CertificateDer::pem_slice_iter(&bytes)
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|_| Error::Config(format!("{} is not valid PEM", pem.describe())))?;
+    if certs.is_empty() {
+        return Err(Error::Config(format!(
+            "no certificate found in {}",
+            pem.describe()
+        )));
+    }
+    Ok(certs)
+}
+
+/// Turns a TLS failure found in an error's source chain into a message a user can act on.
+pub(crate) fn explain(err: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut next = Some(err);
+    while let Some(e) = next {
+        if let Some(tls) = find_rustls(e) {
+            return Some(describe(tls));
+        }
+        next = e.source();
+    }
+    None
+}
+
+/// A rustls error in `e` itself or wrapped in (possibly nested) `io::Error`s, whose `source()`
+/// skips the wrapped error.
+fn find_rustls<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+    if let Some(tls) = e.downcast_ref::<rustls::Error>() {
+        return Some(tls);
+    }
+    let inner = e.downcast_ref::<std::io::Error>()?.get_ref()?;
+    find_rustls(inner)
+}
+
+fn describe(e: &rustls::Error) -> String {
+    use rustls::{AlertDescription as A, CertificateError as C, Error as E};
+    match e {
+        E::InvalidCertificate(C::UnknownIssuer) => {
+            "the server's certificate is not signed by a trusted CA (give the cluster's CA with ca_file)"
+                .into()
+        }
+        E::InvalidCertificate(C::NotValidForName | C::NotValidForNameContext { .. }) => {
+            format!("the server's certificate is not valid for this host name ({e})")
+        }
+        E::InvalidCertificate(C::Expired | C::ExpiredContext { .. }) => {
+            format!("the server's certificate has expired ({e})")
+        }
+        E::InvalidCertificate(C::NotValidYet | C::NotValidYetContext { .. }) => {
+            format!("the server's certificate is not valid yet ({e})")
+        }
+        E::AlertReceived(alert @ (A::CertificateRequired | A::BadCertificate | A::UnknownCA
+        | A::HandshakeFailure | A::CertificateUnknown)) => format!(
+            "the server refused the TLS handshake ({alert:?}): it may require a client \
+             certificate (client_cert_files) or not trust the one given"
+        ),
+        other => format!("TLS failure: {other}"),
+    }
+}
+
+/// The verifier behind `danger_accept_invalid_certs`: accepts any certificate, still checks that
+/// handshake signatures are well formed.
+#[derive(Debug)]
+struct AcceptAnything;
+
+impl ServerCertVerifier for AcceptAnything {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp: &[u8],
+        _now: UnixTime,
+    ) -> std::result::Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &provider().signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &provider().signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        provider()
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
