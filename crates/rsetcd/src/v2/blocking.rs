@@ -10,6 +10,10 @@
 //! # Ok::<(), rsetcd::Error>(())
 //! ```
 //!
+//! Cluster operations (`members`, `health`, …) have blocking twins too; for the rest (the auth
+//! API, say), run the async call with [`Client::block_on`]:
+//! `client.block_on(client.as_async().auth().status())`.
+//!
 //! The blocking client owns a small tokio runtime (one worker thread) that drives its connections.
 //! Called from a plain thread, a call runs on that runtime and blocks the thread. Called from
 //! *inside* an async runtime (where blocking would stall other tasks and where tokio forbids nested
@@ -338,4 +342,33 @@ impl Client {
             rt: &self.rt,
         }
     }
+}
+
+macro_rules! blocking_calls {
+    ($( fn $name:ident($($arg:ident : $ty:ty),*) -> $out:ty; )*) => {
+        impl Client {
+            $(
+                #[doc = concat!("See [`", stringify!($name), "`](super::Client::", stringify!($name), ").")]
+                pub fn $name(&self, $($arg: $ty),*) -> Result<$out> {
+                    self.rt.run(self.inner.$name($($arg),*))
+                }
+            )*
+        }
+    };
+}
+
+blocking_calls! {
+    fn members() -> Vec<super::Member>;
+    fn add_member(peer_urls: Vec<String>) -> super::Member;
+    fn update_member(id: super::MemberId, peer_urls: Vec<String>) -> ();
+    fn remove_member(id: super::MemberId) -> ();
+    fn leader() -> super::Member;
+    fn health() -> bool;
+    fn version() -> super::Version;
+    fn version_server() -> String;
+    fn version_cluster() -> String;
+    fn self_stats() -> super::stats::SelfStats;
+    fn leader_stats() -> super::stats::LeaderStats;
+    fn store_stats() -> super::stats::StoreStats;
+    fn sync_members() -> Vec<String>;
 }

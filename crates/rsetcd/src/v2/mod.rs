@@ -3,6 +3,7 @@
 //! [`Client`] is the async entry point; [`blocking::Client`] offers the same operations without
 //! async.
 
+pub mod auth;
 pub mod blocking;
 mod client;
 mod cluster;
