@@ -1,1 +1,96 @@
-fn main() {}
+//! `rsetcd`: an etcdctl-v2 compatible command line, a local dev cluster, and benchmarks.
+
+mod bench;
+mod cli;
+mod commands;
+mod context;
+mod debug;
+mod error;
+mod output;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser};
+
+use cli::{Cli, Command};
+use context::Ctx;
+use error::{CliError, Exit};
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() {
+                Exit::BadArgs as u8
+            } else {
+                0
+            });
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("Error:  cannot start the runtime: {e}");
+            return ExitCode::from(Exit::BadArgs as u8);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => {
+            context::flush();
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            context::flush();
+            if !e.message.is_empty() {
+                let mut err = std::io::stderr().lock();
+                let _ = err.write_all(e.message.as_bytes());
+                if !e.message.ends_with('\n') {
+                    let _ = writeln!(err);
+                }
+            }
+            ExitCode::from(e.exit as u8)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), CliError> {
+    if cli.global.debug {
+        debug::install(cli.global.username.as_deref());
+    }
+    match &cli.command {
+        Command::Version => {
+            println!("rsetcd version: {}", env!("CARGO_PKG_VERSION"));
+            println!("API version: 2");
+            return Ok(());
+        }
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                *shell,
+                &mut Cli::command(),
+                "rsetcd",
+                &mut std::io::stdout(),
+            );
+            return Ok(());
+        }
+        Command::DevCluster(args) => return commands::dev_cluster::run(args).await,
+        _ => {}
+    }
+    let command = cli.command;
+    let ctx = Ctx::new(cli.global).await?;
+    if let Command::Bench(args) = command {
+        return bench::run(ctx.client, args).await;
+    }
+    if commands::keys::run(&ctx, &command).await?
+        || commands::watch::run(&ctx, &command).await?
+        || commands::member::run(&ctx, &command).await?
+        || commands::auth::run(&ctx, &command).await?
+    {
+        return Ok(());
+    }
+    Err(CliError::new(Exit::BadArgs, "Error:  unknown command"))
+}

@@ -227,6 +227,22 @@ impl Client {
         }
     }
 
+    /// See [`super::Client::set_dir`].
+    pub fn set_dir(&self, key: &str) -> Write<'_> {
+        Write {
+            op: self.inner.set_dir(key),
+            rt: &self.rt,
+        }
+    }
+
+    /// See [`super::Client::update_dir`].
+    pub fn update_dir(&self, key: &str) -> Write<'_> {
+        Write {
+            op: self.inner.update_dir(key),
+            rt: &self.rt,
+        }
+    }
+
     /// See [`super::Client::create_in_order`].
     pub fn create_in_order(&self, dir: &str, value: impl Into<String>) -> Write<'_> {
         Write {

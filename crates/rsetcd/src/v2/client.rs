@@ -145,6 +145,16 @@ impl Client {
         Write::new(self, key, None).directory().prev_exist(false)
     }
 
+    /// Creates a directory, or (on an existing directory) sets its TTL — etcdctl's `setdir`.
+    pub fn set_dir(&self, key: &str) -> Write<'_> {
+        Write::new(self, key, None).directory()
+    }
+
+    /// Changes an existing directory (its TTL; without a TTL, removes it) — etcdctl's `updatedir`.
+    pub fn update_dir(&self, key: &str) -> Write<'_> {
+        Write::new(self, key, None).directory().prev_exist(true)
+    }
+
     /// Creates a key with a unique, increasing name inside directory `dir` (a queue): the new key is
     /// in the answer's `node.key`.
     pub fn create_in_order(&self, dir: &str, value: impl Into<String>) -> Write<'_> {

@@ -57,6 +57,16 @@ pub(crate) enum Body {
     Json(Bytes),
 }
 
+impl Body {
+    /// The body as text, for debug output ("" when empty or not UTF-8).
+    fn as_text(&self) -> &str {
+        match self {
+            Body::Empty => "",
+            Body::Form(b) | Body::Json(b) => std::str::from_utf8(b).unwrap_or(""),
+        }
+    }
+}
+
 /// How long one attempt on one endpoint may take.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Timeout {
@@ -245,7 +255,13 @@ impl Transport {
         for i in 0..tries {
             let idx = (start + i) % list.len();
             let endpoint = &list[idx];
-            tracing::debug!(method = %req.method, url = %format_args!("{}{}", endpoint.url(), req.path_and_query), "etcd request");
+            tracing::debug!(
+                method = %req.method,
+                url = %format_args!("{}{}", endpoint.url(), req.path_and_query),
+                body = req.body.as_text(),
+                json = matches!(req.body, Body::Json(_)),
+                "etcd request"
+            );
             let err = match attempt(endpoint.clone()).await {
                 Ok(answer) => match answer.retryable_failure(req.retry) {
                     None => {

@@ -1,0 +1,7 @@
+//! One module per group of commands.
+
+pub mod auth;
+pub mod dev_cluster;
+pub mod keys;
+pub mod member;
+pub mod watch;

@@ -1,0 +1,99 @@
+//! Builds the library client from the global flags, as etcdctl does (sync first unless --no-sync).
+
+use std::future::Future;
+use std::io::Write;
+
+use rsetcd::v2::Client;
+
+use crate::cli::{Global, Output};
+use crate::error::{CliError, Exit};
+
+/// What every command gets: the client, the flags, and stdout.
+pub struct Ctx {
+    pub client: Client,
+    pub global: Global,
+}
+
+impl Ctx {
+    pub async fn new(global: Global) -> Result<Ctx, CliError> {
+        let mut builder = Client::builder()
+            .connect_timeout(global.timeout)
+            .request_timeout(global.total_timeout);
+        let explicit: Vec<&String> = global
+            .endpoints
+            .iter()
+            .filter(|e| !e.trim().is_empty())
+            .collect();
+        if let Some(domain) = &global.discovery_srv {
+            builder = builder
+                .srv_domain(domain)
+                .discover()
+                .await
+                .map_err(CliError::from)?;
+        } else {
+            builder = builder.endpoints(explicit.into_iter().cloned());
+        }
+        if let Some(ca) = &global.ca_file {
+            builder = builder.ca_file(ca);
+        }
+        if let (Some(cert), Some(key)) = (&global.cert_file, &global.key_file) {
+            builder = builder.client_cert_files(cert, key);
+        }
+        if let Some(user) = &global.username {
+            let (name, password) = match user.split_once(':') {
+                Some((n, p)) => (n.to_string(), p.to_string()),
+                None => {
+                    let password = rpassword::prompt_password("Password: ")
+                        .map_err(|e| CliError::args(format!("cannot read the password: {e}")))?;
+                    (user.clone(), password)
+                }
+            };
+            builder = builder.basic_auth(name, password);
+        }
+        let client = builder.build().map_err(CliError::from)?;
+        if !global.insecure_discovery && global.discovery_srv.is_some() {
+            // etcdctl drops plain-http SRV results with --insecure-discovery=false.
+            if client.endpoints().iter().all(|e| e.starts_with("http://")) {
+                return Err(CliError::args(
+                    "no https endpoint found through SRV discovery",
+                ));
+            }
+        }
+        if !global.no_sync {
+            // Best effort, as etcdctl: on failure the command itself reports the cluster error.
+            let _ = tokio::time::timeout(global.total_timeout, client.sync_members()).await;
+        }
+        Ok(Ctx { client, global })
+    }
+
+    pub fn output(&self) -> Output {
+        self.global.output
+    }
+
+    /// Runs a command's future within --total-timeout.
+    pub async fn bounded<T>(
+        &self,
+        fut: impl Future<Output = Result<T, CliError>>,
+    ) -> Result<T, CliError> {
+        match tokio::time::timeout(self.global.total_timeout, fut).await {
+            Ok(r) => r,
+            Err(_) => Err(CliError::new(
+                Exit::BadConnection,
+                format!(
+                    "Error:  client: etcd cluster is unavailable or misconfigured; context deadline exceeded (after {:?})",
+                    self.global.total_timeout
+                ),
+            )),
+        }
+    }
+}
+
+/// Writes to stdout, ignoring a closed pipe.
+pub fn out() -> std::io::StdoutLock<'static> {
+    std::io::stdout().lock()
+}
+
+/// Flushes stdout; a closed pipe is not an error worth a message.
+pub fn flush() {
+    let _ = std::io::stdout().flush();
+}
