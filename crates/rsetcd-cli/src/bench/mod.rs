@@ -142,7 +142,7 @@ async fn run_requests(client: Client, args: &BenchArgs) -> Result<Report, CliErr
     let start = Instant::now();
     let progress = report::Progress::start(issued.clone(), args.duration.map_or(args.total, |_| 0));
     let mut tasks = Vec::new();
-    for t in 0..args.clients {
+    for cas_key in cas_keys {
         let (client, keys, issued, value) =
             (client.clone(), keys.clone(), issued.clone(), value.clone());
         let workload = args.workload;
@@ -151,7 +151,6 @@ async fn run_requests(client: Client, args: &BenchArgs) -> Result<Report, CliErr
         } else {
             args.total
         };
-        let cas_key = cas_keys[t].clone();
         tasks.push(tokio::spawn(async move {
             let mut hist = histogram();
             let mut errors = 0u64;
