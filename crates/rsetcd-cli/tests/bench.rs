@@ -1,0 +1,70 @@
+//! The bench command on tiny runs: it completes and its numbers are present and sane (no timing
+//! assertions).
+
+use std::process::Command;
+
+use rsetcd_testkit::Etcd;
+
+const RSETCD: &str = env!("CARGO_BIN_EXE_rsetcd");
+
+fn bench(url: &str, args: &[&str]) -> serde_json::Value {
+    let out = Command::new(RSETCD)
+        .args(["--endpoints", url, "--no-sync", "bench"])
+        .args(args)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn get_set_cas_and_watch_report_sane_numbers() {
+    let node = Etcd::start().unwrap();
+    let url = node.client_url();
+    for workload in ["get", "set", "cas"] {
+        let r = bench(
+            &url,
+            &[workload, "--clients", "4", "--total", "400", "--keys", "20"],
+        );
+        assert_eq!(r["workload"], workload);
+        assert_eq!(r["ops"], 400, "{r}");
+        assert_eq!(r["errors"], 0, "{r}");
+        assert!(r["ops_per_sec"].as_f64().unwrap() > 0.0);
+        let l = &r["latency"];
+        assert!(l["p50_us"].as_u64().unwrap() <= l["p99_us"].as_u64().unwrap());
+        assert!(l["p99_us"].as_u64().unwrap() <= l["max_us"].as_u64().unwrap());
+        assert!(r["cpu_secs_per_1k_ops"].as_f64().unwrap() > 0.0);
+        assert!(r["peak_rss_bytes"].as_u64().unwrap() > 1_000_000);
+    }
+    let r = bench(
+        &url,
+        &[
+            "watch",
+            "--watchers",
+            "50",
+            "--total",
+            "200",
+            "--rate",
+            "400",
+        ],
+    );
+    assert_eq!(r["missed_events"], 0, "{r}");
+    assert_eq!(r["watchers"], 50);
+    assert_eq!(r["ops"], 200, "{r}");
+    assert!(r["memory_per_watcher_bytes"].as_u64().is_some());
+    // Text output for people.
+    let out = Command::new(RSETCD)
+        .args(["--endpoints", &url, "bench", "get", "--total", "50"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("throughput") && text.contains("p99.9"),
+        "{text}"
+    );
+}
