@@ -46,7 +46,9 @@ impl ClusterBuilder {
         self
     }
 
-    /// Pass `--unsafe-no-fsync` to every member.
+    /// Make fsync nearly free on every member (see [`EtcdBuilder::unsafe_no_fsync`]).
+    ///
+    /// [`EtcdBuilder::unsafe_no_fsync`]: crate::EtcdBuilder::unsafe_no_fsync
     pub fn unsafe_no_fsync(mut self, on: bool) -> Self {
         self.settings.unsafe_no_fsync = on;
         self

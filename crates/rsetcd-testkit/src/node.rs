@@ -100,7 +100,8 @@ impl EtcdBuilder {
         self
     }
 
-    /// Pass `--unsafe-no-fsync` (for benchmarks that measure the client, not the disk).
+    /// Make fsync nearly free, for benchmarks that measure the client rather than the disk: passes
+    /// `--unsafe-no-fsync` where etcd has it (3.5+), else puts the data directory on tmpfs.
     pub fn unsafe_no_fsync(mut self, on: bool) -> Self {
         self.settings.unsafe_no_fsync = on;
         self
@@ -150,7 +151,7 @@ impl EtcdBuilder {
                     std::fs::create_dir_all(d).map_err(|e| Error::io("create data dir", e))?;
                     Dir::Kept(d.clone())
                 }
-                None => Dir::Temp(temp_dir()?),
+                None => Dir::Temp(data_temp_dir(self.settings.unsafe_no_fsync)?),
             };
             let peer = format!("http://127.0.0.1:{peer_port}");
             let mut node = Etcd::new(
@@ -208,7 +209,7 @@ impl Etcd {
                 std::fs::create_dir_all(&d).map_err(|e| Error::io("create data dir", e))?;
                 Dir::Kept(d)
             }
-            None => Dir::Temp(temp_dir()?),
+            None => Dir::Temp(data_temp_dir(settings.unsafe_no_fsync)?),
         };
         Ok(Etcd::new(
             name,
@@ -343,7 +344,7 @@ impl Etcd {
             .arg(format!("--election-timeout={}", self.settings.election_ms))
             .arg("--logger=zap")
             .arg("--log-outputs=stderr");
-        if self.settings.unsafe_no_fsync {
+        if self.settings.unsafe_no_fsync && supports_no_fsync() {
             cmd.arg("--unsafe-no-fsync");
         }
         if let Some(tls) = &self.settings.tls {
