@@ -183,6 +183,30 @@ pub(crate) fn temp_dir() -> Result<tempfile::TempDir> {
         .map_err(|e| Error::io("create temp dir", e))
 }
 
+/// Whether this etcd knows `--unsafe-no-fsync` (3.5+; etcd 3.4.23 does not).
+fn supports_no_fsync() -> bool {
+    static KNOWN: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *KNOWN.get_or_init(|| {
+        let bin = std::env::var("RSETCD_ETCD_BIN").unwrap_or_else(|_| "etcd".into());
+        Command::new(bin).arg("--help").output().is_ok_and(|o| {
+            String::from_utf8_lossy(&o.stdout).contains("unsafe-no-fsync")
+                || String::from_utf8_lossy(&o.stderr).contains("unsafe-no-fsync")
+        })
+    })
+}
+
+/// A temporary data directory; for a no-fsync node on an etcd without the flag, on tmpfs
+/// (`/dev/shm`), where fsync costs next to nothing.
+fn data_temp_dir(no_fsync: bool) -> Result<tempfile::TempDir> {
+    if no_fsync && !supports_no_fsync() && Path::new("/dev/shm").is_dir() {
+        return tempfile::Builder::new()
+            .prefix("rsetcd-etcd-")
+            .tempdir_in("/dev/shm")
+            .map_err(|e| Error::io("create temp dir in /dev/shm", e));
+    }
+    temp_dir()
+}
+
 pub(crate) fn unique_token() -> String {
     static N: AtomicU64 = AtomicU64::new(0);
     format!(
