@@ -3,10 +3,13 @@
 //! etcd's v2 API answers a failed key operation with a JSON body carrying an `errorCode`; such an answer
 //! becomes [`Error::Etcd`] and [`Error::code`] returns its [`EtcdCode`]. Everything else that can go wrong
 //! (a refused connection, a body that is not JSON, a write whose outcome is unknown, a bad configuration)
-//! has a variant of its own.
+//! has a variant of its own. etcd's v3 (gRPC) API refusing a request is [`Error::V3`]; match on
+//! [`Error::v3_kind`].
 
 use std::fmt;
 use std::time::Duration;
+
+use crate::v3::{GrpcCode, V3ErrorKind};
 
 /// A boxed error from a lower layer (I/O, HTTP, TLS).
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -138,6 +141,18 @@ pub enum Error {
         /// What went wrong: no record, an unreachable name server, targets that do not resolve.
         reason: String,
     },
+    /// etcd's v3 (gRPC) API refused the request: match on `kind` (or [`Error::v3_kind`]).
+    #[error("{message} ({kind}, gRPC {code:?} from {endpoint})")]
+    V3 {
+        /// What was refused, e.g. [`V3ErrorKind::Compacted`].
+        kind: V3ErrorKind,
+        /// The gRPC status code.
+        code: GrpcCode,
+        /// etcd's message.
+        message: String,
+        /// The endpoint that answered.
+        endpoint: String,
+    },
 }
 
 fn chain(err: &(dyn std::error::Error + 'static)) -> String {
@@ -183,6 +198,15 @@ impl Error {
             Error::Connect { .. } | Error::Tls { .. } => true,
             Error::NoMoreHosts { failures } => failures.iter().all(|(_, e)| e.is_connect()),
             _ => false,
+        }
+    }
+
+    /// What etcd's v3 API refused, when it did (also through [`Error::OutcomeUnknown`]).
+    pub fn v3_kind(&self) -> Option<V3ErrorKind> {
+        match self {
+            Error::V3 { kind, .. } => Some(*kind),
+            Error::OutcomeUnknown { source } => source.v3_kind(),
+            _ => None,
         }
     }
 

@@ -48,6 +48,7 @@ pub mod endpoints;
 mod error;
 pub mod tls;
 pub mod v2;
+pub mod v3;
 
 pub use config::{ClientBuilder, Credentials};
 pub use error::{BoxError, Error, EtcdCode, Result};

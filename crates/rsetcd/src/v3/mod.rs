@@ -1,0 +1,62 @@
+//! etcd's v3 API (gRPC), served by etcd 3.x on the same client URL as v2, and the only API left
+//! in etcd 3.6.
+//!
+//! [`Client`] is built from the shared [`ClientBuilder`](crate::ClientBuilder) (endpoints, SRV
+//! discovery, TLS, credentials, timeouts), is `Clone + Send + Sync`, and every method takes
+//! `&self`. Operations return builders: chain options, then `.await`.
+//!
+//! ```no_run
+//! # async fn demo() -> rsetcd::Result<()> {
+//! use rsetcd::v3::{Client, Compare, CompareOp, Op};
+//! let client = Client::builder().endpoints(["http://127.0.0.1:2379"]).build()?;
+//! client.put("/config/a", "1").await?;
+//! let all = client.get("/config/").prefix().await?;
+//! for kv in &all.kvs {
+//!     println!("{:?} = {:?}", kv.key, kv.value);
+//! }
+//! client
+//!     .txn()
+//!     .when(Compare::value("/config/a", CompareOp::Equal, "1"))
+//!     .and_then(Op::put("/config/a", "2"))
+//!     .await?;
+//! # Ok(()) }
+//! ```
+//!
+//! ## Failover and retries
+//!
+//! The rules of the crate root hold here too: a request that never reached a server goes on to
+//! the next endpoint; a read that got no answer (or an `Unavailable` answer: no leader, a member
+//! stopping) is tried on the next endpoint; a write whose outcome is unknown (the connection died
+//! after it was sent, the request timeout ran out, or etcd answered "request timed out") is
+//! **never re-sent**: it returns [`Error::OutcomeUnknown`](crate::Error::OutcomeUnknown) unless
+//! the call opted in with `.retry_unknown_outcome()`.
+//!
+//! ## Errors
+//!
+//! A refusal from etcd is [`Error::V3`](crate::Error::V3); match on
+//! [`Error::v3_kind`](crate::Error::v3_kind) ([`V3ErrorKind::Compacted`],
+//! [`V3ErrorKind::LeaseNotFound`], [`V3ErrorKind::PermissionDenied`]…). A missing key is not an
+//! error: the answer simply has no key.
+
+mod auth;
+mod channel;
+mod client;
+mod cluster;
+mod error;
+mod kv;
+pub mod proto;
+mod txn;
+mod watch;
+
+pub use client::Client;
+pub use error::{GrpcCode, V3ErrorKind};
+pub use kv::{
+    prefix_end, BoxFuture, Delete, DeleteOp, Get, GetOp, Put, PutOp, SortOrder, SortTarget,
+};
+pub use proto::etcdserverpb::{
+    CompactionResponse, DeleteRangeResponse, Member, MemberAddResponse, MemberListResponse,
+    MemberPromoteResponse, MemberRemoveResponse, MemberUpdateResponse, PutResponse, RangeResponse,
+    ResponseHeader, TxnResponse,
+};
+pub use proto::mvccpb::{Event, KeyValue};
+pub use txn::{Compare, CompareOp, Op, Txn, TxnOp};
