@@ -252,7 +252,7 @@ async fn txn_counter_under_contention_loses_no_update() {
 
 #[tokio::test]
 async fn compact_makes_old_revisions_unreadable() {
-    let c = client();
+    let (_node, c) = v3common::own_node().await;
     let k = format!("{}k", unique("compact"));
     let first = c.put(&k, "1").await.unwrap().header.unwrap().revision;
     let second = c.put(&k, "2").await.unwrap().header.unwrap().revision;

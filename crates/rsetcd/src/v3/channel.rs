@@ -76,15 +76,6 @@ impl Channels {
         Ok(channel)
     }
 
-    /// Forgets the channel to `endpoint`, so that the next request makes a new connection.
-    pub(crate) fn forget(&self, endpoint: &Endpoint) {
-        let mut map = match self.map.lock() {
-            Ok(guard) => guard,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        map.remove(endpoint.url());
-    }
-
     fn make(&self, endpoint: &Endpoint) -> Result<Channel> {
         let target = Target::of(endpoint)?;
         // tonic refuses https URIs with a custom connector; TLS is the connector's job.

@@ -11,7 +11,7 @@ use tonic::Status;
 
 use super::channel::Channels;
 use super::error::from_status;
-use super::watch::Hub;
+use super::hub::Hub;
 use crate::config::{sealed, ClientBuilder, Config, Credentials, FromConfig};
 use crate::endpoints::{Endpoint, EndpointSet};
 use crate::error::{Error, Result};
@@ -136,7 +136,7 @@ fn verdict(err: &Error, retry: Retry) -> Verdict {
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Token {
     pub(crate) value: Option<MetadataValue<Ascii>>,
-    generation: u64,
+    pub(crate) generation: u64,
 }
 
 #[derive(Debug)]

@@ -252,6 +252,16 @@ impl fmt::Display for ConnectFailed {
 
 impl std::error::Error for ConnectFailed {}
 
+/// The error for an etcd message that came without a gRPC status (a watch's cancel reason).
+pub(crate) fn from_message(message: &str, endpoint: &str) -> Error {
+    Error::V3 {
+        kind: V3ErrorKind::from_message(message).unwrap_or(V3ErrorKind::WatchCanceled),
+        code: GrpcCode::Cancelled,
+        message: message.to_string(),
+        endpoint: endpoint.to_string(),
+    }
+}
+
 /// Maps a status from `endpoint` into an [`Error`].
 pub(crate) fn from_status(status: &Status, endpoint: &Endpoint) -> Error {
     let url = endpoint.url().to_string();

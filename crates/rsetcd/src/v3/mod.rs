@@ -43,6 +43,7 @@ mod channel;
 mod client;
 mod cluster;
 mod error;
+mod hub;
 mod kv;
 pub mod proto;
 mod txn;
@@ -60,3 +61,4 @@ pub use proto::etcdserverpb::{
 };
 pub use proto::mvccpb::{Event, KeyValue};
 pub use txn::{Compare, CompareOp, Op, Txn, TxnOp};
+pub use watch::{Watch, WatchBuilder, WatchItem};

@@ -1,17 +1,243 @@
-//! Watches (in progress).
+//! Watches: every watch of a client shares one gRPC stream (see `hub`), resumes by itself on
+//! another endpoint when a connection or member dies, from its last revision + 1 (no gap, no
+//! duplicate), and reports a compacted start as a typed [`WatchItem::Compacted`].
+//!
+//! ```no_run
+//! # async fn demo(client: rsetcd::v3::Client) -> rsetcd::Result<()> {
+//! use rsetcd::v3::WatchItem;
+//! let mut watch = client.watch("/config/").prefix().prev_kv().await?;
+//! while let Some(item) = watch.next().await {
+//!     match item? {
+//!         WatchItem::Events { events, .. } => {
+//!             for event in events {
+//!                 println!("{:?} {:?}", event.r#type(), event.kv);
+//!             }
+//!         }
+//!         WatchItem::Progress { revision } => println!("nothing new up to {revision}"),
+//!         WatchItem::Compacted { compact_revision } => {
+//!             println!("history lost up to {compact_revision}: read the keys again");
+//!             break;
+//!         }
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
 
-use std::sync::Arc;
+use std::future::IntoFuture;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
-use super::client::Core;
+use tokio::sync::{mpsc, oneshot};
 
-/// The watch multiplexer.
-#[derive(Debug)]
-pub(crate) struct Hub {
-    _core: Arc<Core>,
+use super::client::Client;
+use super::hub::Command;
+use super::kv::{bytes, prefix_end, BoxFuture};
+use super::proto::etcdserverpb::watch_create_request::FilterType;
+use super::proto::etcdserverpb::WatchCreateRequest;
+use super::proto::mvccpb::Event;
+use crate::error::{Error, Result};
+
+/// What a watch yields.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum WatchItem {
+    /// Changes, in revision order (several when one transaction changed several keys).
+    Events {
+        /// The store's revision when etcd sent them.
+        revision: i64,
+        /// The changes.
+        events: Vec<Event>,
+    },
+    /// Nothing changed in the watched range up to `revision` (asked for with
+    /// [`progress_notify`](WatchBuilder::progress_notify) or [`Watch::request_progress`]).
+    Progress {
+        /// The store's revision.
+        revision: i64,
+    },
+    /// The history the watch needed was compacted away (its start, or where it had to resume):
+    /// the watch ends here. Read the keys again, then watch from the revision of that read + 1.
+    Compacted {
+        /// The revision the history was compacted to.
+        compact_revision: i64,
+    },
 }
 
-impl Hub {
-    pub(crate) fn start(core: Arc<Core>) -> Hub {
-        Hub { _core: core }
+/// `client.watch(key)`: chain options, then `.await` to get a [`Watch`] once etcd has created it.
+#[derive(Debug)]
+#[must_use = "a watch does nothing until awaited"]
+pub struct WatchBuilder<'a> {
+    client: &'a Client,
+    req: WatchCreateRequest,
+}
+
+impl WatchBuilder<'_> {
+    /// Watches every key starting with the key given (every key, for an empty key).
+    pub fn prefix(mut self) -> Self {
+        if self.req.key.is_empty() {
+            self.req.key = bytes::Bytes::from_static(b"\0");
+            self.req.range_end = bytes::Bytes::from_static(b"\0");
+        } else {
+            self.req.range_end = prefix_end(&self.req.key);
+        }
+        self
+    }
+
+    /// Watches every key from the key given up to `end`, excluded.
+    pub fn range_end(mut self, end: impl AsRef<[u8]>) -> Self {
+        self.req.range_end = bytes(end);
+        self
+    }
+
+    /// Watches every key greater than or equal to the key given.
+    pub fn from_key(mut self) -> Self {
+        self.req.range_end = bytes::Bytes::from_static(b"\0");
+        self
+    }
+
+    /// Starts at `revision` (included), replaying the history from there; by default the
+    /// watch starts after the current revision.
+    pub fn start_revision(mut self, revision: i64) -> Self {
+        self.req.start_revision = revision;
+        self
+    }
+
+    /// Each event also carries the key-value pair before it (`prev_kv`).
+    pub fn prev_kv(mut self) -> Self {
+        self.req.prev_kv = true;
+        self
+    }
+
+    /// etcd sends a [`WatchItem::Progress`] now and then (every 10 minutes by default) when
+    /// nothing changed.
+    pub fn progress_notify(mut self) -> Self {
+        self.req.progress_notify = true;
+        self
+    }
+
+    /// Leaves out put events.
+    pub fn no_put(mut self) -> Self {
+        self.req.filters.push(FilterType::Noput as i32);
+        self
+    }
+
+    /// Leaves out delete events.
+    pub fn no_delete(mut self) -> Self {
+        self.req.filters.push(FilterType::Nodelete as i32);
+        self
+    }
+}
+
+impl<'a> IntoFuture for WatchBuilder<'a> {
+    type Output = Result<Watch>;
+    type IntoFuture = BoxFuture<'a, Watch>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let hub = self.client.hub();
+            let (items_tx, items) = mpsc::unbounded_channel();
+            let (created_tx, created) = oneshot::channel();
+            let id = hub.next_id();
+            let commands = hub.commands();
+            let mut watch = Watch {
+                id,
+                revision: 0,
+                items,
+                commands: commands.clone(),
+            };
+            commands
+                .send(Command::Create {
+                    id,
+                    req: self.req,
+                    items: items_tx,
+                    created: created_tx,
+                })
+                .map_err(|_| stopped())?;
+            let limit =
+                self.client.core.config.request_timeout + self.client.core.config.connect_timeout;
+            // On a timeout or an error, dropping `watch` cancels it in the hub.
+            let revision = match tokio::time::timeout(limit, created).await {
+                Ok(Ok(answer)) => answer?,
+                Ok(Err(_)) => return Err(stopped()),
+                Err(_) => {
+                    return Err(Error::Timeout {
+                        endpoint: self.client.endpoints().join(", "),
+                        after: limit,
+                    })
+                }
+            };
+            watch.revision = revision;
+            Ok(watch)
+        })
+    }
+}
+
+fn stopped() -> Error {
+    Error::InvalidArgument("the watch task has stopped (its tokio runtime ended)".into())
+}
+
+/// A watch: a stream of [`WatchItem`]s (use [`next`](Watch::next), or `futures`' `StreamExt`).
+/// Dropping it cancels the watch on the server.
+///
+/// An `Err` item (for example [`V3ErrorKind::PermissionDenied`](super::V3ErrorKind)) ends the
+/// watch; so does [`WatchItem::Compacted`]. A broken connection does not: the watch resumes
+/// on another endpoint by itself.
+#[derive(Debug)]
+pub struct Watch {
+    id: i64,
+    revision: i64,
+    items: mpsc::UnboundedReceiver<Result<WatchItem>>,
+    commands: mpsc::UnboundedSender<Command>,
+}
+
+impl Watch {
+    /// The next item; `None` once the watch has ended.
+    pub async fn next(&mut self) -> Option<Result<WatchItem>> {
+        self.items.recv().await
+    }
+
+    /// The watch's ID on the stream.
+    pub fn id(&self) -> i64 {
+        self.id
+    }
+
+    /// The store's revision when etcd created the watch.
+    pub fn created_revision(&self) -> i64 {
+        self.revision
+    }
+
+    /// Asks etcd for a [`WatchItem::Progress`] with the current revision (sent to every watch
+    /// of this client).
+    pub fn request_progress(&self) {
+        let _ = self.commands.send(Command::Progress);
+    }
+
+    /// Cancels the watch (the same as dropping it).
+    pub fn cancel(self) {}
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        let _ = self.commands.send(Command::Cancel { id: self.id });
+    }
+}
+
+impl futures_core::Stream for Watch {
+    type Item = Result<WatchItem>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.items.poll_recv(cx)
+    }
+}
+
+impl Client {
+    /// Watches `key` (or, with options, a prefix or a range) for changes.
+    pub fn watch(&self, key: impl AsRef<[u8]>) -> WatchBuilder<'_> {
+        WatchBuilder {
+            client: self,
+            req: WatchCreateRequest {
+                key: bytes(key),
+                ..Default::default()
+            },
+        }
     }
 }

@@ -33,3 +33,23 @@ pub fn unique(name: &str) -> String {
 pub fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
+
+/// A node of its own, for tests that would disturb others (compaction, auth, alarms), and a
+/// client for it. The node is killed when dropped.
+pub async fn own_node() -> (Etcd, Client) {
+    own_node_with(|b| b).await
+}
+
+/// [`own_node`] with extra settings.
+pub async fn own_node_with(
+    f: impl FnOnce(rsetcd_testkit::EtcdBuilder) -> rsetcd_testkit::EtcdBuilder + Send + 'static,
+) -> (Etcd, Client) {
+    let node = tokio::task::spawn_blocking(move || f(Etcd::builder()).start().expect("start etcd"))
+        .await
+        .expect("start etcd");
+    let client = Client::builder()
+        .host(node.client_url())
+        .build()
+        .expect("client");
+    (node, client)
+}
