@@ -45,6 +45,7 @@ mod cluster;
 mod error;
 mod hub;
 mod kv;
+mod lease;
 pub mod proto;
 mod txn;
 mod watch;
@@ -54,8 +55,10 @@ pub use error::{GrpcCode, V3ErrorKind};
 pub use kv::{
     prefix_end, BoxFuture, Delete, DeleteOp, Get, GetOp, Put, PutOp, SortOrder, SortTarget,
 };
+pub use lease::{KeepAlive, LeaseLost, LeaseState};
 pub use proto::etcdserverpb::{
-    CompactionResponse, DeleteRangeResponse, Member, MemberAddResponse, MemberListResponse,
+    CompactionResponse, DeleteRangeResponse, LeaseGrantResponse, LeaseLeasesResponse,
+    LeaseRevokeResponse, LeaseTimeToLiveResponse, Member, MemberAddResponse, MemberListResponse,
     MemberPromoteResponse, MemberRemoveResponse, MemberUpdateResponse, PutResponse, RangeResponse,
     ResponseHeader, TxnResponse,
 };
