@@ -2,9 +2,11 @@
 
 use tonic::metadata::{Ascii, MetadataValue};
 
-use super::client::{Core, Retry};
+use super::client::{Client, Core, Retry};
+use super::kv::{bytes, prefix_end};
+use super::proto::authpb::{self, permission::Type as PermissionType};
 use super::proto::etcdserverpb::auth_client::AuthClient;
-use super::proto::etcdserverpb::AuthenticateRequest;
+use super::proto::etcdserverpb::*;
 use super::V3ErrorKind;
 use crate::config::Credentials;
 use crate::error::{Error, Result};
@@ -38,5 +40,203 @@ pub(crate) async fn authenticate(
         }
         Err(e) if e.v3_kind() == Some(V3ErrorKind::AuthNotEnabled) => Ok(None),
         Err(e) => Err(e),
+    }
+}
+
+/// A permission of a role on a key, a prefix or a range.
+#[derive(Debug, Clone)]
+pub struct Permission(pub(crate) authpb::Permission);
+
+impl Permission {
+    fn new(kind: PermissionType, key: impl AsRef<[u8]>) -> Permission {
+        Permission(authpb::Permission {
+            perm_type: kind as i32,
+            key: bytes(key),
+            range_end: Default::default(),
+        })
+    }
+
+    /// Reading `key`.
+    pub fn read(key: impl AsRef<[u8]>) -> Permission {
+        Permission::new(PermissionType::Read, key)
+    }
+
+    /// Writing `key`.
+    pub fn write(key: impl AsRef<[u8]>) -> Permission {
+        Permission::new(PermissionType::Write, key)
+    }
+
+    /// Reading and writing `key`.
+    pub fn read_write(key: impl AsRef<[u8]>) -> Permission {
+        Permission::new(PermissionType::Readwrite, key)
+    }
+
+    /// On every key starting with the key given.
+    pub fn prefix(mut self) -> Self {
+        self.0.range_end = prefix_end(&self.0.key);
+        self
+    }
+
+    /// On every key from the key given up to `end`, excluded.
+    pub fn range_end(mut self, end: impl AsRef<[u8]>) -> Self {
+        self.0.range_end = bytes(end);
+        self
+    }
+
+    /// On every key greater than or equal to the key given.
+    pub fn from_key(mut self) -> Self {
+        self.0.range_end = bytes::Bytes::from_static(b"\0");
+        self
+    }
+}
+
+macro_rules! auth_call {
+    ($client:expr, $retry:expr, $req:expr, $method:ident) => {
+        $client
+            .core
+            .unary($retry, $req, |ch, req| async move {
+                AuthClient::new(ch).$method(req).await
+            })
+            .await
+    };
+}
+
+/// Auth management. Enabling auth needs a `root` user with the `root` role; once enabled, a
+/// client built with `basic_auth(user, password)` authenticates by itself and renews its token
+/// when etcd says it expired or is stale.
+impl Client {
+    /// Turns authentication on.
+    pub async fn auth_enable(&self) -> Result<AuthEnableResponse> {
+        auth_call!(self, Retry::Read, AuthEnableRequest {}, auth_enable)
+    }
+
+    /// Turns authentication off (root only).
+    pub async fn auth_disable(&self) -> Result<AuthDisableResponse> {
+        auth_call!(self, Retry::Read, AuthDisableRequest {}, auth_disable)
+    }
+
+    /// Adds a user with a password.
+    pub async fn user_add(&self, name: &str, password: &str) -> Result<AuthUserAddResponse> {
+        let req = AuthUserAddRequest {
+            name: name.into(),
+            password: password.into(),
+            options: None,
+        };
+        auth_call!(self, Retry::Write, req, user_add)
+    }
+
+    /// A user and its roles.
+    pub async fn user_get(&self, name: &str) -> Result<AuthUserGetResponse> {
+        let req = AuthUserGetRequest { name: name.into() };
+        auth_call!(self, Retry::Read, req, user_get)
+    }
+
+    /// Every user name.
+    pub async fn user_list(&self) -> Result<AuthUserListResponse> {
+        auth_call!(self, Retry::Read, AuthUserListRequest {}, user_list)
+    }
+
+    /// Deletes a user.
+    pub async fn user_delete(&self, name: &str) -> Result<AuthUserDeleteResponse> {
+        let req = AuthUserDeleteRequest { name: name.into() };
+        auth_call!(self, Retry::Write, req, user_delete)
+    }
+
+    /// Changes a user's password.
+    pub async fn user_change_password(
+        &self,
+        name: &str,
+        password: &str,
+    ) -> Result<AuthUserChangePasswordResponse> {
+        let req = AuthUserChangePasswordRequest {
+            name: name.into(),
+            password: password.into(),
+        };
+        auth_call!(self, Retry::Read, req, user_change_password)
+    }
+
+    /// Grants `role` to `user`.
+    pub async fn user_grant_role(
+        &self,
+        user: &str,
+        role: &str,
+    ) -> Result<AuthUserGrantRoleResponse> {
+        let req = AuthUserGrantRoleRequest {
+            user: user.into(),
+            role: role.into(),
+        };
+        auth_call!(self, Retry::Read, req, user_grant_role)
+    }
+
+    /// Revokes `role` from `user`.
+    pub async fn user_revoke_role(
+        &self,
+        user: &str,
+        role: &str,
+    ) -> Result<AuthUserRevokeRoleResponse> {
+        let req = AuthUserRevokeRoleRequest {
+            name: user.into(),
+            role: role.into(),
+        };
+        auth_call!(self, Retry::Write, req, user_revoke_role)
+    }
+
+    /// Adds a role.
+    pub async fn role_add(&self, name: &str) -> Result<AuthRoleAddResponse> {
+        let req = AuthRoleAddRequest { name: name.into() };
+        auth_call!(self, Retry::Write, req, role_add)
+    }
+
+    /// A role's permissions.
+    pub async fn role_get(&self, name: &str) -> Result<AuthRoleGetResponse> {
+        let req = AuthRoleGetRequest { role: name.into() };
+        auth_call!(self, Retry::Read, req, role_get)
+    }
+
+    /// Every role name.
+    pub async fn role_list(&self) -> Result<AuthRoleListResponse> {
+        auth_call!(self, Retry::Read, AuthRoleListRequest {}, role_list)
+    }
+
+    /// Deletes a role.
+    pub async fn role_delete(&self, name: &str) -> Result<AuthRoleDeleteResponse> {
+        let req = AuthRoleDeleteRequest { role: name.into() };
+        auth_call!(self, Retry::Write, req, role_delete)
+    }
+
+    /// Grants a permission to a role.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: rsetcd::v3::Client) -> rsetcd::Result<()> {
+    /// use rsetcd::v3::Permission;
+    /// client.role_add("reader").await?;
+    /// client.role_grant_permission("reader", Permission::read("/config/").prefix()).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn role_grant_permission(
+        &self,
+        role: &str,
+        permission: Permission,
+    ) -> Result<AuthRoleGrantPermissionResponse> {
+        let req = AuthRoleGrantPermissionRequest {
+            name: role.into(),
+            perm: Some(permission.0),
+        };
+        auth_call!(self, Retry::Read, req, role_grant_permission)
+    }
+
+    /// Revokes a role's permission on `key` (with `range_end`, on that range; both as granted).
+    pub async fn role_revoke_permission(
+        &self,
+        role: &str,
+        key: impl AsRef<[u8]>,
+        range_end: impl AsRef<[u8]>,
+    ) -> Result<AuthRoleRevokePermissionResponse> {
+        let req = AuthRoleRevokePermissionRequest {
+            role: role.into(),
+            key: bytes(key),
+            range_end: bytes(range_end),
+        };
+        auth_call!(self, Retry::Write, req, role_revoke_permission)
     }
 }

@@ -81,7 +81,9 @@ macro_rules! kinds {
         }
 
         impl V3ErrorKind {
-            fn from_message(message: &str) -> Option<V3ErrorKind> {
+            pub(crate) fn from_message(message: &str) -> Option<V3ErrorKind> {
+                // A Go status printed as text: "rpc error: code = … desc = etcdserver: …".
+                let message = message.split_once(" desc = ").map_or(message, |(_, m)| m);
                 $($(if message == concat!("etcdserver: ", $msg) { return Some(V3ErrorKind::$name); })?)*
                 None
             }

@@ -50,6 +50,7 @@ pub mod proto;
 mod txn;
 mod watch;
 
+pub use auth::Permission;
 pub use client::Client;
 pub use error::{GrpcCode, V3ErrorKind};
 pub use kv::{

@@ -53,3 +53,11 @@ pub async fn own_node_with(
         .expect("client");
     (node, client)
 }
+
+/// A client without credentials for `node`.
+pub fn own_client(node: &Etcd) -> Client {
+    Client::builder()
+        .host(node.client_url())
+        .build()
+        .expect("client")
+}
