@@ -216,6 +216,46 @@ impl Core {
         }
     }
 
+    /// Sends one unary request to `endpoint` only (per-member operations: status, defragment).
+    pub(crate) async fn unary_at<Req, Resp, F, Fut>(
+        &self,
+        endpoint: &Endpoint,
+        timeout: Option<Duration>,
+        req: Req,
+        f: F,
+    ) -> Result<Resp>
+    where
+        Req: Clone,
+        F: Fn(Channel, tonic::Request<Req>) -> Fut,
+        Fut: Future<Output = Result<tonic::Response<Resp>, Status>>,
+    {
+        let mut refreshed = false;
+        loop {
+            let token = self.token().await?;
+            let call = f(self.channels.get(endpoint)?, request(req.clone(), &token));
+            let outcome = match timeout {
+                Some(limit) => {
+                    tokio::time::timeout(limit, call)
+                        .await
+                        .map_err(|_| Error::Timeout {
+                            endpoint: endpoint.url().into(),
+                            after: limit,
+                        })?
+                }
+                None => call.await,
+            };
+            let err = match outcome {
+                Ok(answer) => return Ok(answer.into_inner()),
+                Err(status) => from_status(&status, endpoint),
+            };
+            if refreshed || !self.needs_new_token(&err) {
+                return Err(err);
+            }
+            refreshed = true;
+            self.refresh_token(token.generation).await?;
+        }
+    }
+
     /// Whether `err` is an auth token problem that a new token may fix.
     pub(crate) fn needs_new_token(&self, err: &Error) -> bool {
         self.auth.is_some()

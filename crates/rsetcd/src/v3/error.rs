@@ -84,6 +84,11 @@ macro_rules! kinds {
             pub(crate) fn from_message(message: &str) -> Option<V3ErrorKind> {
                 // A Go status printed as text: "rpc error: code = … desc = etcdserver: …".
                 let message = message.split_once(" desc = ").map_or(message, |(_, m)| m);
+                match message {
+                    "election: no leader" => return Some(V3ErrorKind::ElectionNoLeader),
+                    "election: not leader" => return Some(V3ErrorKind::ElectionNotLeader),
+                    _ => {}
+                }
                 $($(if message == concat!("etcdserver: ", $msg) { return Some(V3ErrorKind::$name); })?)*
                 None
             }
@@ -194,6 +199,10 @@ kinds! {
     TooManyLearners = "too many learner members in cluster",
     /// The watch was cancelled by the server.
     WatchCanceled = "watch canceled",
+    /// An election has no leader (a proclaim or resign by a candidate that does not lead).
+    ElectionNoLeader,
+    /// The candidate is not (or no longer) the leader of the election.
+    ElectionNotLeader,
     /// The server is unavailable for another reason.
     Unavailable,
     /// Another error; see the message and the gRPC code.
@@ -224,6 +233,7 @@ impl V3ErrorKind {
                 | V3ErrorKind::Stopped
                 | V3ErrorKind::LeaderChanged
                 | V3ErrorKind::Unhealthy
+                | V3ErrorKind::Unavailable
         )
     }
 
@@ -300,15 +310,10 @@ pub(crate) fn from_status(status: &Status, endpoint: &Endpoint) -> Error {
             endpoint: url,
         },
         // A status made by the client library for a broken connection, not by etcd.
-        (None, Code::Unavailable | Code::Unknown | Code::Internal | Code::Cancelled)
-            if std::error::Error::source(status).is_some()
-                || !message.starts_with("etcdserver") =>
-        {
-            Error::Transport {
-                endpoint: url,
-                source: Box::new(status.clone()),
-            }
-        }
+        (None, _) if std::error::Error::source(status).is_some() => Error::Transport {
+            endpoint: url,
+            source: Box::new(status.clone()),
+        },
         (None, code) => Error::V3 {
             kind: match code {
                 Code::Unavailable => V3ErrorKind::Unavailable,

@@ -42,27 +42,35 @@ mod auth;
 mod channel;
 mod client;
 mod cluster;
+mod election;
 mod error;
 mod hub;
 mod kv;
 mod lease;
+mod lock;
+mod maintenance;
 pub mod proto;
 mod txn;
 mod watch;
 
 pub use auth::Permission;
 pub use client::Client;
+pub use election::Observe;
 pub use error::{GrpcCode, V3ErrorKind};
 pub use kv::{
     prefix_end, BoxFuture, Delete, DeleteOp, Get, GetOp, Put, PutOp, SortOrder, SortTarget,
 };
 pub use lease::{KeepAlive, LeaseLost, LeaseState};
+pub use lock::Session;
 pub use proto::etcdserverpb::{
-    CompactionResponse, DeleteRangeResponse, LeaseGrantResponse, LeaseLeasesResponse,
+    AlarmMember, AlarmResponse, AlarmType, CompactionResponse, DefragmentResponse,
+    DeleteRangeResponse, HashKvResponse, LeaseGrantResponse, LeaseLeasesResponse,
     LeaseRevokeResponse, LeaseTimeToLiveResponse, Member, MemberAddResponse, MemberListResponse,
-    MemberPromoteResponse, MemberRemoveResponse, MemberUpdateResponse, PutResponse, RangeResponse,
-    ResponseHeader, TxnResponse,
+    MemberPromoteResponse, MemberRemoveResponse, MemberUpdateResponse, MoveLeaderResponse,
+    PutResponse, RangeResponse, ResponseHeader, StatusResponse, TxnResponse,
 };
 pub use proto::mvccpb::{Event, KeyValue};
+pub use proto::v3electionpb::{LeaderKey, ProclaimResponse, ResignResponse};
+pub use proto::v3lockpb::{LockResponse, UnlockResponse};
 pub use txn::{Compare, CompareOp, Op, Txn, TxnOp};
 pub use watch::{Watch, WatchBuilder, WatchItem};
