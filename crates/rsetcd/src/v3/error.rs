@@ -173,7 +173,8 @@ kinds! {
     TimedOutConnectionLost = "request timed out, possibly due to connection lost",
     /// The request timed out waiting for the applied index.
     TimedOutWaitAppliedIndex = "request timed out, waiting for the applied index took too long",
-    /// The cluster is unhealthy.
+    /// A membership change was refused because not every member has been connected long
+    /// enough (for example just after a leader change): try again a few seconds later.
     Unhealthy = "unhealthy cluster",
     /// The cluster is corrupt.
     Corrupt = "corrupt cluster",
@@ -232,7 +233,6 @@ impl V3ErrorKind {
                 | V3ErrorKind::TimedOutWaitAppliedIndex
                 | V3ErrorKind::Stopped
                 | V3ErrorKind::LeaderChanged
-                | V3ErrorKind::Unhealthy
                 | V3ErrorKind::Unavailable
         )
     }
@@ -294,6 +294,12 @@ pub(crate) fn from_status(status: &Status, endpoint: &Endpoint) -> Error {
         }
         next = e.source();
     }
+    if let Some(reason) = never_sent(status) {
+        return Error::Connect {
+            endpoint: url,
+            source: reason.into(),
+        };
+    }
     if let Some(reason) = crate::tls::explain(status) {
         return Error::Tls {
             endpoint: url,
@@ -326,4 +332,26 @@ pub(crate) fn from_status(status: &Status, endpoint: &Endpoint) -> Error {
             endpoint: url,
         },
     }
+}
+
+/// Whether the request provably never left: the connection was found closed when it was to be
+/// written (a broken pipe: the member had already gone away) or before it was sent.
+fn never_sent(status: &Status) -> Option<&'static str> {
+    let mut next: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(status);
+    while let Some(e) = next {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::BrokenPipe {
+                return Some(
+                    "the connection was already closed (broken pipe); the request was not sent",
+                );
+            }
+        }
+        if let Some(h) = e.downcast_ref::<hyper::Error>() {
+            if h.is_canceled() {
+                return Some("the connection closed before the request was sent");
+            }
+        }
+        next = e.source();
+    }
+    None
 }
