@@ -299,10 +299,16 @@ impl Transport {
 
     /// One attempt on one endpoint, up to the response head (the caller applies the timeout).
     async fn exchange(&self, endpoint: &Endpoint, req: &Request) -> Result<Opened> {
-        let url = format!("{}{}", endpoint.url(), req.path_and_query);
-        let uri: Uri = url
-            .parse()
-            .map_err(|e| Error::InvalidArgument(format!("cannot build a URL from {url:?}: {e}")))?;
+        let mut url = String::with_capacity(endpoint.url().len() + req.path_and_query.len());
+        url.push_str(endpoint.url());
+        url.push_str(&req.path_and_query);
+        // From the String itself: no second copy of the URL.
+        let uri = Uri::try_from(url).map_err(|e| {
+            Error::InvalidArgument(format!(
+                "cannot build a URL for {:?}: {e}",
+                req.path_and_query
+            ))
+        })?;
         let (body, content_type) = match &req.body {
             Body::Empty => (Bytes::new(), None),
             Body::Form(b) => (
