@@ -182,6 +182,13 @@ impl Response {
     }
 }
 
+/// Reads a JSON list that etcd may send as `null` (members, users, roles) as an empty `Vec`.
+pub(crate) fn null_as_empty<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> std::result::Result<Vec<T>, D::Error> {
+    Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
+}
+
 /// `X-Etcd-Index`.
 pub(crate) const ETCD_INDEX: HeaderName = HeaderName::from_static("x-etcd-index");
 const RAFT_INDEX: HeaderName = HeaderName::from_static("x-raft-index");

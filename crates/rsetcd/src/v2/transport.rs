@@ -58,6 +58,13 @@ pub(crate) enum Body {
 }
 
 impl Body {
+    /// A JSON body (members and auth APIs).
+    pub(crate) fn json<T: serde::Serialize>(value: &T) -> Result<Body> {
+        serde_json::to_vec(value)
+            .map(|v| Body::Json(Bytes::from(v)))
+            .map_err(|e| Error::InvalidArgument(format!("cannot encode the request: {e}")))
+    }
+
     /// The body as text, for debug output ("" when empty or not UTF-8).
     fn as_text(&self) -> &str {
         match self {
