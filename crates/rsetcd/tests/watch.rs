@@ -407,3 +407,49 @@ fn blocking_iterator() {
         .collect();
     assert_eq!(got, ["1", "2"]);
 }
+
+#[tokio::test]
+async fn silent_polls_are_renewed_and_an_unreachable_cluster_ends_the_stream() {
+    let c = client();
+    let k = unique("idle");
+    let start = c.write(&k, "0").await.unwrap().etcd_index;
+    // Polls renewed every 150 ms stay correct: the change after several renewals still arrives.
+    let mut s = c
+        .watch(&k)
+        .after_index(start)
+        .idle_timeout(Duration::from_millis(150))
+        .stream();
+    let writer = {
+        let (c, k) = (c.clone(), k.clone());
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(600)).await;
+            c.write(&k, "1").await.unwrap().node.modified_index
+        })
+    };
+    let e = next_event(&mut s).await;
+    assert_eq!(e.node.modified_index, writer.await.unwrap());
+
+    // Nothing answers: after the give-up bound the stream yields the error and ends.
+    let dead = Client::builder()
+        .host(rsetcd_testkit::dead_endpoint().unwrap())
+        .connect_timeout(Duration::from_millis(100))
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let mut s = dead
+        .watch("/k")
+        .give_up_after(Duration::from_millis(400))
+        .stream();
+    let item = tokio::time::timeout(Duration::from_secs(5), s.next())
+        .await
+        .unwrap();
+    assert!(
+        matches!(item, Some(Err(ref e)) if e.is_connect()),
+        "{item:?}"
+    );
+    assert!(started.elapsed() >= Duration::from_millis(400));
+    assert!(
+        s.next().await.is_none(),
+        "the stream ends after its final error"
+    );
+}
