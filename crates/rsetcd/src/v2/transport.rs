@@ -65,11 +65,21 @@ impl Body {
             .map_err(|e| Error::InvalidArgument(format!("cannot encode the request: {e}")))
     }
 
-    /// The body as text, for debug output ("" when empty or not UTF-8).
-    fn as_text(&self) -> &str {
+    /// The body as text for debug output ("" when empty or not UTF-8), with the value of any
+    /// JSON `password` field (the auth API's) replaced by `***`: secrets never reach a log.
+    fn as_text(&self) -> std::borrow::Cow<'_, str> {
         match self {
-            Body::Empty => "",
-            Body::Form(b) | Body::Json(b) => std::str::from_utf8(b).unwrap_or(""),
+            Body::Empty => "".into(),
+            Body::Form(b) => std::str::from_utf8(b).unwrap_or("").into(),
+            Body::Json(b) => match serde_json::from_slice::<serde_json::Value>(b) {
+                Ok(mut v) => {
+                    if let Some(p) = v.get_mut("password") {
+                        *p = "***".into();
+                    }
+                    v.to_string().into()
+                }
+                Err(_) => "".into(),
+            },
         }
     }
 }
@@ -265,7 +275,7 @@ impl Transport {
             tracing::debug!(
                 method = %req.method,
                 url = %format_args!("{}{}", endpoint.url(), req.path_and_query),
-                body = req.body.as_text(),
+                body = %req.body.as_text(),
                 json = matches!(req.body, Body::Json(_)),
                 "etcd request"
             );
