@@ -258,6 +258,9 @@ impl Transport {
         T: Answer,
     {
         let (list, start) = self.endpoints.snapshot();
+        if list.is_empty() {
+            return Err(Error::Config("no endpoint to send the request to".into()));
+        }
         let tries = if self.config.allow_reconnect {
             list.len()
         } else {
