@@ -42,11 +42,18 @@ async fn one_shot_wait_from_history_recursive_and_ancestors() {
         .await
         .unwrap();
     assert_eq!(r.node.key, format!("{d}/x"));
-    // A plain wait blocks until the next change.
+    // A wait blocks until the next change (from a known index, so the write cannot slip in before
+    // the wait registers; bounded by a timeout).
+    let now = c.read(&d).await.unwrap().etcd_index;
     let waiter = {
         let c = c.clone();
         let k = format!("{d}/sub/k");
-        tokio::spawn(async move { c.read(&k).wait().await })
+        tokio::spawn(async move {
+            c.read(&k)
+                .wait_index(now + 1)
+                .timeout(Duration::from_secs(10))
+                .await
+        })
     };
     let watched = c.write(&format!("{d}/sub/k"), "v").await;
     let r = waiter.await.unwrap().unwrap();
@@ -56,7 +63,12 @@ async fn one_shot_wait_from_history_recursive_and_ancestors() {
     let waiter = {
         let c = c.clone();
         let k = format!("{d}/sub/k");
-        tokio::spawn(async move { c.read(&k).wait_index(now + 1).await })
+        tokio::spawn(async move {
+            c.read(&k)
+                .wait_index(now + 1)
+                .timeout(Duration::from_secs(10))
+                .await
+        })
     };
     c.rmdir(&format!("{d}/sub")).recursive().await.unwrap();
     let r = waiter.await.unwrap().unwrap();
