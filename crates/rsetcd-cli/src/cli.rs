@@ -29,8 +29,9 @@ pub struct Global {
     /// Domain to query for SRV records describing the cluster's endpoints.
     #[arg(long, short = 'D', global = true)]
     pub discovery_srv: Option<String>,
-    /// Accept plain-http endpoints from SRV records.
-    #[arg(long, global = true, default_value_t = true, action = clap::ArgAction::Set)]
+    /// Accept plain-http endpoints from SRV records (`--insecure-discovery=false` keeps only https).
+    #[arg(long, global = true, default_value_t = true, num_args = 0..=1, default_missing_value = "true",
+          action = clap::ArgAction::Set)]
     pub insecure_discovery: bool,
     /// Connection timeout per request (e.g. 2s, 500ms).
     #[arg(long, global = true, default_value = "2s", value_parser = parse_duration)]

@@ -1,5 +1,6 @@
 //! `--debug`: an equivalent curl command on stderr for each request the library sends, without
-//! passwords (curl prompts for one when `-u user` is given).
+//! passwords (curl prompts for one when `-u user` is given; the library already masks the auth API's
+//! JSON `password` fields in what it logs).
 
 use std::fmt;
 
@@ -22,12 +23,6 @@ struct Fields {
 }
 
 impl Visit for Fields {
-    fn record_str(&mut self, field: &Field, value: &str) {
-        if field.name() == "body" {
-            self.body = value.to_string();
-        }
-    }
-
     fn record_bool(&mut self, field: &Field, value: bool) {
         if field.name() == "json" {
             self.json = value;
@@ -40,6 +35,7 @@ impl Visit for Fields {
             "message" => self.message = text,
             "method" => self.method = text,
             "url" => self.url = text,
+            "body" => self.body = text,
             _ => {}
         }
     }
@@ -47,21 +43,6 @@ impl Visit for Fields {
 
 fn quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
-}
-
-/// Replaces every "password" field of a JSON body with "***".
-fn redact(body: &str) -> String {
-    match serde_json::from_str::<serde_json::Value>(body) {
-        Ok(mut v) => {
-            if let Some(obj) = v.as_object_mut() {
-                if obj.contains_key("password") {
-                    obj.insert("password".into(), "***".into());
-                }
-            }
-            v.to_string()
-        }
-        Err(_) => body.to_string(),
-    }
 }
 
 impl<S: Subscriber> Layer<S> for Curl {
@@ -87,7 +68,7 @@ impl<S: Subscriber> Layer<S> for Curl {
             if f.json {
                 line.push_str(&format!(
                     " -H 'Content-Type: application/json' -d {}",
-                    quote(&redact(&f.body))
+                    quote(&f.body)
                 ));
             } else {
                 line.push_str(&format!(" -d {}", quote(&f.body)));

@@ -382,4 +382,13 @@ fn debug_prints_curl_without_the_password() {
         r.stderr
     );
     assert!(!r.stderr.contains("s3cret"));
+    let r = run(
+        RSETCD,
+        &url,
+        &["--debug", "--no-sync", "user", "add", "bob:b0bsecret"],
+        None,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains(r#""password":"***""#), "{}", r.stderr);
+    assert!(!r.stderr.contains("b0bsecret"), "{}", r.stderr);
 }

@@ -14,6 +14,15 @@
 //! # Ok(()) }
 //! ```
 //!
+//! ## Where things are
+//!
+//! - [`v2::Client`]: key operations ([`v2::keys`]), one-shot waits and resumable watch streams
+//!   ([`v2::watch`]), members, leader, health, versions and statistics, member sync, the auth API
+//!   ([`v2::auth`]); [`v2::blocking::Client`] does the same without async.
+//! - [`ClientBuilder`] ([`config`]): endpoints as URLs, hosts or `(host, port)` pairs, timeouts,
+//!   Basic credentials, TLS ([`tls`]), DNS SRV discovery ([`discovery`]), background member sync.
+//! - [`Error`] and [`EtcdCode`]: every failure, typed.
+//!
 //! ## Errors
 //!
 //! Every call returns [`Result`]`<T, `[`Error`]`>`. An answer carrying one of etcd's error codes is

@@ -42,11 +42,18 @@ async fn one_shot_wait_from_history_recursive_and_ancestors() {
         .await
         .unwrap();
     assert_eq!(r.node.key, format!("{d}/x"));
-    // A plain wait blocks until the next change.
+    // A wait blocks until the next change (from a known index, so the write cannot slip in before
+    // the wait registers; bounded by a timeout).
+    let now = c.read(&d).await.unwrap().etcd_index;
     let waiter = {
         let c = c.clone();
         let k = format!("{d}/sub/k");
-        tokio::spawn(async move { c.read(&k).wait().await })
+        tokio::spawn(async move {
+            c.read(&k)
+                .wait_index(now + 1)
+                .timeout(Duration::from_secs(10))
+                .await
+        })
     };
     let watched = c.write(&format!("{d}/sub/k"), "v").await;
     let r = waiter.await.unwrap().unwrap();
@@ -56,7 +63,12 @@ async fn one_shot_wait_from_history_recursive_and_ancestors() {
     let waiter = {
         let c = c.clone();
         let k = format!("{d}/sub/k");
-        tokio::spawn(async move { c.read(&k).wait_index(now + 1).await })
+        tokio::spawn(async move {
+            c.read(&k)
+                .wait_index(now + 1)
+                .timeout(Duration::from_secs(10))
+                .await
+        })
     };
     c.rmdir(&format!("{d}/sub")).recursive().await.unwrap();
     let r = waiter.await.unwrap().unwrap();
@@ -406,4 +418,50 @@ fn blocking_iterator() {
         })
         .collect();
     assert_eq!(got, ["1", "2"]);
+}
+
+#[tokio::test]
+async fn silent_polls_are_renewed_and_an_unreachable_cluster_ends_the_stream() {
+    let c = client();
+    let k = unique("idle");
+    let start = c.write(&k, "0").await.unwrap().etcd_index;
+    // Polls renewed every 150 ms stay correct: the change after several renewals still arrives.
+    let mut s = c
+        .watch(&k)
+        .after_index(start)
+        .idle_timeout(Duration::from_millis(150))
+        .stream();
+    let writer = {
+        let (c, k) = (c.clone(), k.clone());
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(600)).await;
+            c.write(&k, "1").await.unwrap().node.modified_index
+        })
+    };
+    let e = next_event(&mut s).await;
+    assert_eq!(e.node.modified_index, writer.await.unwrap());
+
+    // Nothing answers: after the give-up bound the stream yields the error and ends.
+    let dead = Client::builder()
+        .host(rsetcd_testkit::dead_endpoint().unwrap())
+        .connect_timeout(Duration::from_millis(100))
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let mut s = dead
+        .watch("/k")
+        .give_up_after(Duration::from_millis(400))
+        .stream();
+    let item = tokio::time::timeout(Duration::from_secs(5), s.next())
+        .await
+        .unwrap();
+    assert!(
+        matches!(item, Some(Err(ref e)) if e.is_connect()),
+        "{item:?}"
+    );
+    assert!(started.elapsed() >= Duration::from_millis(400));
+    assert!(
+        s.next().await.is_none(),
+        "the stream ends after its final error"
+    );
 }

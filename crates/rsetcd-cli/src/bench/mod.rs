@@ -59,6 +59,10 @@ pub struct BenchArgs {
     /// Events written per second (watch).
     #[arg(long, default_value_t = 500)]
     pub rate: u64,
+    /// Runtime worker threads (1: a single-threaded runtime, which saves the cross-thread wake-ups
+    /// that dominate a client's CPU on a small machine).
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,

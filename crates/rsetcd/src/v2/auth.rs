@@ -23,12 +23,11 @@
 
 use std::fmt;
 
-use bytes::Bytes;
 use hyper::Method;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::client::Client;
-use super::response::{empty_answer, json_answer};
+use super::response::{empty_answer, json_answer, null_as_empty};
 use super::transport::{Body, Request, Retry};
 use crate::error::{Error, Result};
 
@@ -106,12 +105,6 @@ impl<'de> Deserialize<'de> for Role {
     }
 }
 
-fn null_as_empty<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-    d: D,
-) -> std::result::Result<Vec<T>, D::Error> {
-    Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
-}
-
 /// Which access a permission grants.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
@@ -185,12 +178,6 @@ impl Client {
     pub fn auth(&self) -> Auth<'_> {
         Auth { client: self }
     }
-}
-
-fn json<T: Serialize>(value: &T) -> Result<Body> {
-    serde_json::to_vec(value)
-        .map(|v| Body::Json(Bytes::from(v)))
-        .map_err(|e| Error::InvalidArgument(format!("cannot encode the request: {e}")))
 }
 
 fn name_segment(kind: &str, name: &str) -> Result<String> {
@@ -267,7 +254,7 @@ impl Auth<'_> {
     async fn put_user(&self, name: &str, change: UserChange<'_>) -> Result<User> {
         self.put(
             &format!("auth/users/{}", name_segment("user", name)?),
-            json(&change)?,
+            Body::json(&change)?,
         )
         .await
     }
@@ -349,7 +336,7 @@ impl Auth<'_> {
 
     /// Creates a role without permissions.
     pub async fn add_role(&self, name: &str) -> Result<Role> {
-        let body = json(&RoleChange {
+        let body = Body::json(&RoleChange {
             role: name,
             grant: None,
             revoke: None,
@@ -367,6 +354,11 @@ impl Auth<'_> {
         .await
     }
 
+    async fn change_permissions(&self, change: RoleChange<'_>) -> Result<Role> {
+        let path = format!("auth/roles/{}", name_segment("role", change.role)?);
+        self.put(&path, Body::json(&change)?).await
+    }
+
     /// Grants a role access to key patterns.
     pub async fn grant_permissions<I, S>(
         &self,
@@ -379,13 +371,12 @@ impl Auth<'_> {
         S: Into<String>,
     {
         let grant = permissions(access, patterns.into_iter().map(Into::into).collect());
-        let body = json(&RoleChange {
+        self.change_permissions(RoleChange {
             role,
             grant: Some(grant),
             revoke: None,
-        })?;
-        self.put(&format!("auth/roles/{}", name_segment("role", role)?), body)
-            .await
+        })
+        .await
     }
 
     /// Revokes a role's access to key patterns.
@@ -400,12 +391,11 @@ impl Auth<'_> {
         S: Into<String>,
     {
         let revoke = permissions(access, patterns.into_iter().map(Into::into).collect());
-        let body = json(&RoleChange {
+        self.change_permissions(RoleChange {
             role,
             grant: None,
             revoke: Some(revoke),
-        })?;
-        self.put(&format!("auth/roles/{}", name_segment("role", role)?), body)
-            .await
+        })
+        .await
     }
 }

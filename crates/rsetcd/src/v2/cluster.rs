@@ -3,12 +3,11 @@
 use std::fmt;
 use std::str::FromStr;
 
-use bytes::Bytes;
 use hyper::Method;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::client::Client;
-use super::response::{empty_answer, json_answer};
+use super::response::{empty_answer, json_answer, null_as_empty};
 use super::stats::{LeaderStats, SelfStats, StoreStats};
 use super::transport::{Body, Request, Retry};
 use crate::endpoints::{Endpoint, Scheme};
@@ -63,12 +62,6 @@ pub struct Member {
     pub client_urls: Vec<String>,
 }
 
-fn null_as_empty<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-    d: D,
-) -> std::result::Result<Vec<T>, D::Error> {
-    Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
-}
-
 #[derive(Deserialize)]
 struct Members {
     #[serde(default, deserialize_with = "null_as_empty")]
@@ -76,9 +69,19 @@ struct Members {
 }
 
 #[derive(Serialize)]
-struct PeerUrls<'a> {
+struct PeerUrls {
     #[serde(rename = "peerURLs")]
-    peer_urls: &'a [String],
+    peer_urls: Vec<String>,
+}
+
+fn peer_urls_body<I, S>(peer_urls: I) -> Result<Body>
+where
+    I: IntoIterator<Item = S>,
+    S: Into<String>,
+{
+    Body::json(&PeerUrls {
+        peer_urls: peer_urls.into_iter().map(Into::into).collect(),
+    })
 }
 
 /// The versions `/version` reports.
@@ -98,12 +101,6 @@ struct Health {
 }
 
 impl Client {
-    fn json_body<T: Serialize>(value: &T) -> Result<Body> {
-        serde_json::to_vec(value)
-            .map(|v| Body::Json(Bytes::from(v)))
-            .map_err(|e| Error::InvalidArgument(format!("cannot encode the request: {e}")))
-    }
-
     /// Lists the cluster's members.
     pub async fn members(&self) -> Result<Vec<Member>> {
         let req = Request::new(Method::GET, self.api_path("members"), Retry::Read);
@@ -122,10 +119,7 @@ impl Client {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        let peer_urls: Vec<String> = peer_urls.into_iter().map(Into::into).collect();
-        let body = Self::json_body(&PeerUrls {
-            peer_urls: &peer_urls,
-        })?;
+        let body = peer_urls_body(peer_urls)?;
         let req = Request::new(Method::POST, self.api_path("members"), Retry::Write).body(body);
         json_answer(self.transport().send(&req).await?)
     }
@@ -136,10 +130,7 @@ impl Client {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        let peer_urls: Vec<String> = peer_urls.into_iter().map(Into::into).collect();
-        let body = Self::json_body(&PeerUrls {
-            peer_urls: &peer_urls,
-        })?;
+        let body = peer_urls_body(peer_urls)?;
         let path = self.api_path(&format!("members/{id}"));
         let req = Request::new(Method::PUT, path, Retry::Write).body(body);
         empty_answer(self.transport().send(&req).await?)

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::time::SystemTime;
 
-use hyper::header::HeaderMap;
+use hyper::header::{HeaderMap, HeaderName};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -182,7 +182,20 @@ impl Response {
     }
 }
 
-pub(crate) fn header_u64(headers: &HeaderMap, name: &str) -> Option<u64> {
+/// Reads a JSON list that etcd may send as `null` (members, users, roles) as an empty `Vec`.
+pub(crate) fn null_as_empty<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> std::result::Result<Vec<T>, D::Error> {
+    Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
+}
+
+/// `X-Etcd-Index`.
+pub(crate) const ETCD_INDEX: HeaderName = HeaderName::from_static("x-etcd-index");
+const RAFT_INDEX: HeaderName = HeaderName::from_static("x-raft-index");
+const RAFT_TERM: HeaderName = HeaderName::from_static("x-raft-term");
+const CLUSTER_ID: HeaderName = HeaderName::from_static("x-etcd-cluster-id");
+
+pub(crate) fn header_u64(headers: &HeaderMap, name: &HeaderName) -> Option<u64> {
     headers.get(name)?.to_str().ok()?.trim().parse().ok()
 }
 
@@ -236,12 +249,12 @@ pub(crate) fn error_from(status: u16, endpoint: &str, body: &[u8]) -> Error {
 /// A key answer: success bodies become a [`Response`] with the header indexes, failures an [`Error`].
 pub(crate) fn keys(raw: Raw) -> Result<Response> {
     let mut response: Response = json(raw_ok(&raw)?, &raw)?;
-    response.etcd_index = header_u64(&raw.headers, "x-etcd-index").unwrap_or(0);
-    response.raft_index = header_u64(&raw.headers, "x-raft-index");
-    response.raft_term = header_u64(&raw.headers, "x-raft-term");
+    response.etcd_index = header_u64(&raw.headers, &ETCD_INDEX).unwrap_or(0);
+    response.raft_index = header_u64(&raw.headers, &RAFT_INDEX);
+    response.raft_term = header_u64(&raw.headers, &RAFT_TERM);
     response.cluster_id = raw
         .headers
-        .get("x-etcd-cluster-id")
+        .get(&CLUSTER_ID)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
     Ok(response)

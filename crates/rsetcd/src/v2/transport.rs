@@ -58,11 +58,28 @@ pub(crate) enum Body {
 }
 
 impl Body {
-    /// The body as text, for debug output ("" when empty or not UTF-8).
-    fn as_text(&self) -> &str {
+    /// A JSON body (members and auth APIs).
+    pub(crate) fn json<T: serde::Serialize>(value: &T) -> Result<Body> {
+        serde_json::to_vec(value)
+            .map(|v| Body::Json(Bytes::from(v)))
+            .map_err(|e| Error::InvalidArgument(format!("cannot encode the request: {e}")))
+    }
+
+    /// The body as text for debug output ("" when empty or not UTF-8), with the value of any
+    /// JSON `password` field (the auth API's) replaced by `***`: secrets never reach a log.
+    fn as_text(&self) -> std::borrow::Cow<'_, str> {
         match self {
-            Body::Empty => "",
-            Body::Form(b) | Body::Json(b) => std::str::from_utf8(b).unwrap_or(""),
+            Body::Empty => "".into(),
+            Body::Form(b) => std::str::from_utf8(b).unwrap_or("").into(),
+            Body::Json(b) => match serde_json::from_slice::<serde_json::Value>(b) {
+                Ok(mut v) => {
+                    if let Some(p) = v.get_mut("password") {
+                        *p = "***".into();
+                    }
+                    v.to_string().into()
+                }
+                Err(_) => "".into(),
+            },
         }
     }
 }
@@ -241,6 +258,9 @@ impl Transport {
         T: Answer,
     {
         let (list, start) = self.endpoints.snapshot();
+        if list.is_empty() {
+            return Err(Error::Config("no endpoint to send the request to".into()));
+        }
         let tries = if self.config.allow_reconnect {
             list.len()
         } else {
@@ -258,7 +278,7 @@ impl Transport {
             tracing::debug!(
                 method = %req.method,
                 url = %format_args!("{}{}", endpoint.url(), req.path_and_query),
-                body = req.body.as_text(),
+                body = %req.body.as_text(),
                 json = matches!(req.body, Body::Json(_)),
                 "etcd request"
             );
@@ -299,10 +319,16 @@ impl Transport {
 
     /// One attempt on one endpoint, up to the response head (the caller applies the timeout).
     async fn exchange(&self, endpoint: &Endpoint, req: &Request) -> Result<Opened> {
-        let url = format!("{}{}", endpoint.url(), req.path_and_query);
-        let uri: Uri = url
-            .parse()
-            .map_err(|e| Error::InvalidArgument(format!("cannot build a URL from {url:?}: {e}")))?;
+        let mut url = String::with_capacity(endpoint.url().len() + req.path_and_query.len());
+        url.push_str(endpoint.url());
+        url.push_str(&req.path_and_query);
+        // From the String itself: no second copy of the URL.
+        let uri = Uri::try_from(url).map_err(|e| {
+            Error::InvalidArgument(format!(
+                "cannot build a URL for {:?}: {e}",
+                req.path_and_query
+            ))
+        })?;
         let (body, content_type) = match &req.body {
             Body::Empty => (Bytes::new(), None),
             Body::Form(b) => (

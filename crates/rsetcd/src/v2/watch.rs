@@ -44,7 +44,7 @@ use http_body_util::BodyExt;
 use hyper::Method;
 
 use super::client::Client;
-use super::response::{self, header_u64, Response};
+use super::response::{self, header_u64, Response, ETCD_INDEX};
 use super::transport::{Raw, Request, Retry, Timeout};
 use crate::error::{Error, EtcdCode, Result};
 
@@ -261,7 +261,7 @@ impl State {
         }
         let req = Request::new(Method::GET, path, Retry::Read).timeout(Timeout::Default);
         let opened = client.transport().open(&req).await?;
-        let registered = header_u64(&opened.headers, "x-etcd-index");
+        let registered = header_u64(&opened.headers, &ETCD_INDEX);
         // Renewing from here is safe: etcd answers at once with any event at or before this index.
         let renew = registered.map_or(index, |r| index.max(r + 1));
         if opened.status != 200 {

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Side-by-side benchmarks in one run: rsetcd bench against wrk (the best possible HTTP client), the
+# Python clients pyetcd and python-etcd, and Debian's etcdctl for one-shot commands. Starts its own
+# etcd nodes (one on tmpfs, one on disk), alternates the runs, reports medians, writes BENCHMARKS.md.
+#
+#   scripts/bench-compare.sh            # 3 s per run, 2 alternating rounds (a few minutes)
+#   scripts/bench-compare.sh --quick    # 1 s per run, 1 round (a smoke run)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=3 rounds=2
+[ "${1:-}" = "--quick" ] && { seconds=1; rounds=1; }
+
+scripts/install-etcd.sh
+need=()
+command -v wrk >/dev/null || need+=(wrk)
+command -v curl >/dev/null || need+=(curl)
+python3 -m venv --help >/dev/null 2>&1 || need+=(python3-venv)
+if [ ${#need[@]} -gt 0 ]; then
+  sudo=""; [ "$(id -u)" -ne 0 ] && sudo=sudo
+  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+work=$(mktemp -d -t rsetcd-bench-XXXXXX)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT INT TERM
+
+echo "== building rsetcd (release)" >&2
+cargo build --quiet --release -p rsetcd-cli
+rsetcd=$PWD/target/release/rsetcd
+
+echo "== Python clients in throwaway venvs" >&2
+for lib in pyetcd python-etcd; do
+  python3 -m venv "$work/$lib"
+  "$work/$lib/bin/pip" install -q --disable-pip-version-check "$lib"
+done
+
+start_node() { # $1 = base port, $2.. = extra dev-cluster flags; prints the endpoint
+  "$rsetcd" dev-cluster --nodes 1 --base-port "$1" "${@:2}" >"$work/dc-$1.out" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 1 200); do
+    grep -q '^export ETCDCTL_ENDPOINTS=' "$work/dc-$1.out" 2>/dev/null && break
+    sleep 0.1
+  done
+  sed -n 's/^export ETCDCTL_ENDPOINTS=//p' "$work/dc-$1.out"
+}
+fast=$(start_node "${RSETCD_BENCH_PORT:-31000}" --unsafe-no-fsync)
+disk=$(start_node "$(( ${RSETCD_BENCH_PORT:-31000} + 10 ))" --data-dir "$work/disk")
+[ -n "$fast" ] && [ -n "$disk" ] || { echo "etcd did not start" >&2; cat "$work"/dc-*.out >&2; exit 1; }
+echo "== etcd on tmpfs: $fast; etcd on disk: $disk" >&2
+
+python3 scripts/bench/compare.py --endpoint "$fast" --fsync-endpoint "$disk" --rsetcd "$rsetcd" \
+  --pyetcd-venv "$work/pyetcd" --python-etcd-venv "$work/python-etcd" \
+  --seconds "$seconds" --rounds "$rounds" --out BENCHMARKS.md

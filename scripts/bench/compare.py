@@ -1,0 +1,205 @@
+#!/usr/bin/env python3
+"""Side-by-side client benchmarks against one local etcd, in one run.
+
+Called by scripts/bench-compare.sh, which starts etcd and installs the tools. Each workload runs
+rsetcd and the other clients alternately (A B A B ...) and reports medians, because the machine is
+shared and noisy. Prints a Markdown table and writes BENCHMARKS.md's generated section.
+"""
+
+import argparse
+import json
+import os
+import platform
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+
+def child_cpu():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def run_wrk(url, clients, seconds, script=None):
+    threads = 1 if clients == 1 else 2
+    cmd = ["wrk", f"-t{threads}", f"-c{clients}", f"-d{seconds}s", "--latency"]
+    if script:
+        cmd += ["-s", script]
+    cmd.append(url)
+    before = child_cpu()
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    cpu = child_cpu() - before
+    n = int(re.search(r"(\d+) requests in", out).group(1))
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p99 = parse_wrk_latency(re.search(r"99%\s+([\d.]+\w+)", out).group(1))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if errors:
+        sys.exit(f"wrk saw {errors.group(1)} error answers: {' '.join(cmd)}")
+    return {"ops": rate, "p99_us": p99, "cpu_per_1k": cpu * 1000 / max(n, 1)}
+
+
+def parse_wrk_latency(text):
+    value, unit = re.match(r"([\d.]+)(\w+)", text).groups()
+    return float(value) * {"us": 1, "ms": 1000, "s": 1_000_000}[unit]
+
+
+def run_rsetcd(rsetcd, endpoint, workload, clients, seconds, extra=()):
+    cmd = [rsetcd, "--endpoints", endpoint, "--no-sync", "bench", workload, "--clients", str(clients),
+           "--duration", f"{seconds}s", "--json", *extra]
+    r = json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout)
+    if r.get("errors"):
+        sys.exit(f"rsetcd bench saw {r['errors']} errors: {' '.join(cmd)}")
+    return {"ops": r["ops_per_sec"], "p99_us": r["latency"]["p99_us"], "cpu_per_1k": r["cpu_secs_per_1k_ops"], "raw": r}
+
+
+def run_python(venv, driver, library, endpoint, seconds):
+    host, port = endpoint.split("://")[1].split(":")
+    before = child_cpu()
+    out = subprocess.run([f"{venv}/bin/python", driver, library, host, port, str(seconds)],
+                         capture_output=True, text=True, check=True).stdout
+    cpu = child_cpu() - before
+    r = json.loads(out)
+    return {"ops": r["ops_per_sec"], "p99_us": r["p99_us"], "cpu_per_1k": cpu * 1000 / max(r["ops"], 1)}
+
+
+def one_shot(command, runs):
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        subprocess.run(command, capture_output=True, check=True)
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def median(results, key):
+    return statistics.median(r[key] for r in results)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--endpoint", required=True, help="etcd on tmpfs (fsync nearly free)")
+    p.add_argument("--fsync-endpoint", required=True, help="etcd with its data on disk")
+    p.add_argument("--rsetcd", required=True)
+    p.add_argument("--pyetcd-venv", required=True)
+    p.add_argument("--python-etcd-venv", required=True)
+    p.add_argument("--seconds", type=int, default=3)
+    p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--out", default="BENCHMARKS.md")
+    a = p.parse_args()
+    here = os.path.dirname(os.path.abspath(__file__))
+    ep, secs = a.endpoint, a.seconds
+
+    # Keys the workloads use.
+    subprocess.run(["curl", "-fsS", "-XPUT", f"{ep}/v2/keys/bench/k0", "-d", "value=" + "v" * 16], check=True, capture_output=True)
+    subprocess.run(["curl", "-fsS", "-XPUT", f"{ep}/v2/keys/bench/cas", "-d", "value=" + "v" * 16], check=True, capture_output=True)
+
+    rows = []
+    workloads = [
+        ("get", 1, ep, f"{ep}/v2/keys/bench/k0", None, ["--keys", "1"]),
+        ("get", 64, ep, f"{ep}/v2/keys/bench/k0", None, ["--keys", "1"]),
+        ("set", 1, ep, f"{ep}/v2/keys/bench/k0", f"{here}/put.lua", ["--keys", "1"]),
+        ("set", 64, ep, f"{ep}/v2/keys/bench/k0", f"{here}/put.lua", ["--keys", "64"]),
+        ("cas", 1, ep, f"{ep}/v2/keys/bench/cas", f"{here}/cas.lua", []),
+        ("cas", 64, ep, f"{ep}/v2/keys/bench/cas", f"{here}/cas.lua", []),
+        ("set (fsync)", 1, a.fsync_endpoint, f"{a.fsync_endpoint}/v2/keys/bench/k0", f"{here}/put.lua", ["--keys", "1"]),
+        ("set (fsync)", 64, a.fsync_endpoint, f"{a.fsync_endpoint}/v2/keys/bench/k0", f"{here}/put.lua", ["--keys", "64"]),
+    ]
+    for name, clients, endpoint, url, script, extra in workloads:
+        ours, wrk = [], []
+        for _ in range(a.rounds):
+            wrk.append(run_wrk(url, clients, secs, script))
+            ours.append(run_rsetcd(a.rsetcd, endpoint, name.split()[0], clients, secs, extra))
+        row = {"workload": name, "clients": clients,
+               "rsetcd": {k: median(ours, k) for k in ("ops", "p99_us", "cpu_per_1k")},
+               "wrk": {k: median(wrk, k) for k in ("ops", "p99_us", "cpu_per_1k")}}
+        if name == "get" and clients == 1:
+            for lib, venv in (("pyetcd", a.pyetcd_venv), ("python-etcd", a.python_etcd_venv)):
+                runs = []
+                for _ in range(a.rounds):
+                    runs.append(run_python(venv, f"{here}/python_get.py", lib, ep, secs))
+                row[lib] = {k: median(runs, k) for k in ("ops", "p99_us", "cpu_per_1k")}
+        rows.append(row)
+        print(f"{name:12} c={clients:<3} rsetcd {row['rsetcd']['ops']:9.0f} ops/s   wrk {row['wrk']['ops']:9.0f} ops/s", file=sys.stderr)
+
+    # Watch: 5,000 watchers, 500 events/s.
+    watch = []
+    for _ in range(a.rounds):
+        watch.append(run_rsetcd(a.rsetcd, ep, "watch", 1, secs, ["--watchers", "5000", "--rate", "500", "--total", str(500 * secs)])["raw"])
+    # One-shot command latency: the whole process, etcdctl v2 against rsetcd.
+    env_get = ["--endpoints", ep, "get", "/bench/k0"]
+    etcdctl_t, rsetcd_t = [], []
+    for _ in range(a.rounds):
+        etcdctl_t.append(one_shot(["env", "ETCDCTL_API=2", "etcdctl", *env_get], 15))
+        rsetcd_t.append(one_shot([a.rsetcd, *env_get], 15))
+
+    write_report(a, rows, watch, statistics.median(etcdctl_t), statistics.median(rsetcd_t))
+
+
+def fmt_ratio(x):
+    return f"{x:.2f}×"
+
+
+def write_report(a, rows, watch, etcdctl_s, rsetcd_s):
+    lines = ["| workload | clients | rsetcd ops/s | wrk ops/s | rsetcd / wrk | rsetcd p99 µs | wrk p99 µs | rsetcd CPU s/1k ops | wrk CPU s/1k ops | CPU ratio |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        o, w = r["rsetcd"], r["wrk"]
+        lines.append(f"| {r['workload']} | {r['clients']} | {o['ops']:.0f} | {w['ops']:.0f} | {fmt_ratio(o['ops'] / w['ops'])} | "
+                     f"{o['p99_us']:.0f} | {w['p99_us']:.0f} | {o['cpu_per_1k']:.4f} | {w['cpu_per_1k']:.4f} | {fmt_ratio(o['cpu_per_1k'] / w['cpu_per_1k'])} |")
+    py = ["", "| sequential get (1 client) | ops/s | p99 µs | CPU s/1k ops | rsetcd's ratio |", "|---|---|---|---|---|"]
+    get1 = rows[0]
+    py.append(f"| rsetcd | {get1['rsetcd']['ops']:.0f} | {get1['rsetcd']['p99_us']:.0f} | {get1['rsetcd']['cpu_per_1k']:.4f} | 1.00× |")
+    for lib in ("pyetcd", "python-etcd"):
+        r = get1[lib]
+        py.append(f"| {lib} | {r['ops']:.0f} | {r['p99_us']:.0f} | {r['cpu_per_1k']:.4f} | {fmt_ratio(get1['rsetcd']['ops'] / r['ops'])} |")
+    w = watch[-1]
+    wl = ["", "| watch | watchers | events | missed | p50 µs | p99 µs | p99.9 µs | memory per watcher |", "|---|---|---|---|---|---|---|---|"]
+    for r in watch:
+        l = r["latency"]
+        wl.append(f"| 500 events/s | {r['watchers']} | {r['ops']} | {r['missed_events']} | {l['p50_us']} | {l['p99_us']} | {l['p999_us']} | {r['memory_per_watcher_bytes'] / 1024:.1f} KiB |")
+    one = ["", "| one-shot `get /bench/k0` (whole process, median of 15 × rounds) | wall time |", "|---|---|",
+           f"| `ETCDCTL_API=2 etcdctl get` | {etcdctl_s * 1000:.1f} ms |",
+           f"| `rsetcd get` | {rsetcd_s * 1000:.1f} ms ({fmt_ratio(rsetcd_s / etcdctl_s)} of etcdctl) |"]
+    table = "\n".join(lines + py + wl + one)
+    print(table)
+    cpu = "unknown"
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(l.split(":", 1)[1].strip() for l in f if l.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    versions = {
+        "etcd": subprocess.run(["etcd", "--version"], capture_output=True, text=True).stdout.splitlines()[0],
+        "wrk": subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.splitlines()[0],
+        "rsetcd": subprocess.run([a.rsetcd, "--version"], capture_output=True, text=True).stdout.strip(),
+    }
+    section = f"""<!-- generated by scripts/bench-compare.sh: everything between these markers is rewritten -->
+Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {os.cpu_count()} cores ({cpu}), {platform.platform()};
+etcd, the clients and the load generator share the machine. {versions['etcd']}; {versions['wrk']}; {versions['rsetcd']}.
+Medians of {a.rounds} alternating rounds of {a.seconds} s each. The tmpfs etcd stands in for `--unsafe-no-fsync`,
+which etcd 3.4.23 does not have; the `(fsync)` rows use a data directory on disk.
+
+{table}
+<!-- end of generated section -->"""
+    try:
+        with open(a.out) as f:
+            text = f.read()
+    except OSError:
+        text = "# Benchmarks\n\n<!-- generated -->\n"
+    start = text.find("<!-- generated")
+    end = text.find("<!-- end of generated section -->")
+    if start == -1:
+        text = text.rstrip() + "\n\n" + section + "\n"
+    else:
+        end = len(text) if end == -1 else end + len("<!-- end of generated section -->")
+        text = text[:start] + section + text[end:]
+    with open(a.out, "w") as f:
+        f.write(text)
+    print(f"\nwritten to {a.out}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
