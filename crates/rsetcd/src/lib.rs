@@ -1,7 +1,23 @@
 //! # rsetcd
 //!
 //! An etcd client for Rust. [`v2`] speaks etcd's v2 HTTP API (etcd 2.x, and 3.4 / 3.5 started with
-//! `--enable-v2=true`) with an async core and a blocking face.
+//! `--enable-v2=true`) with an async core and a blocking face. [`v3`] speaks the v3 gRPC API (etcd
+//! 3.x, the only API of etcd 3.6): KV, transactions, resuming watches, leases with keep-alive,
+//! auth with self-renewing tokens, cluster, maintenance, locks and elections. Both are built from
+//! the same [`ClientBuilder`] settings and report the same [`Error`] type.
+//!
+//! ```no_run
+//! # async fn demo() -> rsetcd::Result<()> {
+//! let client = rsetcd::v3::Client::builder()
+//!     .endpoints(["http://10.0.1.10:2379", "http://10.0.1.11:2379"])
+//!     .build()?;
+//! client.put("/message", "Hello world").await?;
+//! let answer = client.get("/message").await?;
+//! assert_eq!(answer.kvs[0].value, "Hello world");
+//! # Ok(()) }
+//! ```
+//!
+//! The v2 API:
 //!
 //! ```no_run
 //! # async fn demo() -> rsetcd::Result<()> {

@@ -275,6 +275,9 @@ impl Core {
         Fut: Future<Output = Result<tonic::Response<Resp>, Status>>,
     {
         let (list, start) = self.endpoints.snapshot();
+        if list.is_empty() {
+            return Err(no_endpoint());
+        }
         let (tries, start) = if self.config.allow_reconnect {
             (list.len(), start)
         } else {
@@ -356,6 +359,11 @@ impl Core {
         }
         Ok(token)
     }
+}
+
+/// The error for an empty endpoint list.
+pub(crate) fn no_endpoint() -> Error {
+    Error::Config("no endpoint to send the request to".into())
 }
 
 fn read(lock: &RwLock<Option<Token>>) -> Option<Token> {

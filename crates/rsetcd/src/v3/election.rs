@@ -103,7 +103,10 @@ impl Client {
     pub async fn observe(&self, name: impl AsRef<[u8]>) -> Result<Observe> {
         let req = LeaderRequest { name: bytes(name) };
         let (list, start) = self.core.endpoints.snapshot();
-        let endpoint = list[start].clone();
+        let endpoint = list
+            .get(start)
+            .cloned()
+            .ok_or_else(super::client::no_endpoint)?;
         let stream = self
             .core
             .unary(Retry::Read, req, |ch, req| async move {

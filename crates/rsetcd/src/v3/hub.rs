@@ -198,7 +198,16 @@ impl State {
 
     /// Opens a stream on the first endpoint that takes it, with the first creation sent.
     async fn open(&mut self) -> Option<(Sender, Streaming<WatchResponse>)> {
-        let (list, pinned) = self.core.endpoints.snapshot();
+        let (list, _) = self.core.endpoints.snapshot();
+        if list.is_empty() {
+            let ids: Vec<i64> = self.watchers.keys().copied().collect();
+            for id in ids {
+                if let Some(w) = self.watchers.remove(&id) {
+                    w.fail(super::client::no_endpoint());
+                }
+            }
+            return None;
+        }
         let start = if self.core.config.allow_reconnect {
             self.prefer % list.len()
         } else {
@@ -209,7 +218,6 @@ impl State {
         } else {
             1
         };
-        let _ = pinned;
         let mut failures = Vec::new();
         let mut refreshed = false;
         let mut i = 0;

@@ -194,6 +194,18 @@ async fn keep_alive(core: Arc<Core>, id: i64, state: watch::Sender<LeaseState>, 
             return;
         }
         let (list, pinned) = core.endpoints.snapshot();
+        if list.is_empty() {
+            match first.take() {
+                Some(f) => {
+                    let _ = f.send(Err(super::client::no_endpoint()));
+                }
+                None => {
+                    let reason = "no endpoint".into();
+                    let _ = state.send(LeaseState::Lost(LeaseLost::Expired { reason }));
+                }
+            }
+            return;
+        }
         let idx = if core.config.allow_reconnect {
             (pinned + prefer) % list.len()
         } else {

@@ -18,6 +18,7 @@
 //!             println!("history lost up to {compact_revision}: read the keys again");
 //!             break;
 //!         }
+//!         _ => {}
 //!     }
 //! }
 //! # Ok(()) }
