@@ -1,10 +1,10 @@
 //! N-node etcd clusters on loopback: start, kill, restart, join and remove members.
 
-use std::path::PathBuf;
-use std::time::Duration;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
-use crate::node::{unique_token, Settings};
-use crate::ports::alloc_port;
+use crate::node::{unique_token, FreshData, Settings};
+use crate::ports::{alloc_port, reserve_port};
 use crate::{Error, Etcd, Result, ServerTls};
 
 /// A cluster of real etcd members `n1`…`nN` on loopback.
@@ -14,6 +14,8 @@ pub struct Cluster {
     settings: Settings,
     token: String,
     base_dir: Option<PathBuf>,
+    /// Member names `n1`…`n{names_used}` are taken (started or pending).
+    names_used: usize,
 }
 
 /// A member that has been allocated (name, ports) but not started; add it to the cluster through
@@ -72,49 +74,89 @@ impl ClusterBuilder {
         self
     }
 
-    /// Raft timers in milliseconds (defaults 50 and 500).
+    /// Raft timers in milliseconds (defaults 100 and 1000).
     pub fn raft_timers(mut self, heartbeat_ms: u64, election_ms: u64) -> Self {
         self.settings.heartbeat_ms = heartbeat_ms;
         self.settings.election_ms = election_ms;
         self
     }
 
-    /// Starts every member together and waits until all are healthy.
+    /// Starts every member together and waits (up to 20 s) until all are healthy.
+    ///
+    /// With free ports, a failed start is retried twice on new ports. With a [`base_dir`] that
+    /// holds the data of an earlier run and no [`base_port`], the ports recorded in
+    /// `<base_dir>/ports` by that run are used again (etcd keeps its members' peer URLs).
+    ///
+    /// [`base_dir`]: ClusterBuilder::base_dir
+    /// [`base_port`]: ClusterBuilder::base_port
     pub fn start(self) -> Result<Cluster> {
         if self.size == 0 {
             return Err(Error::Start("a cluster needs at least one member".into()));
         }
-        let attempts = if self.base_port.is_some() { 1 } else { 3 };
+        let recorded = match (&self.base_dir, self.base_port) {
+            (Some(dir), None) => recorded_ports(dir, self.size)?,
+            _ => None,
+        };
+        if let Some(ports) = &recorded {
+            for (client, peer) in ports {
+                reserve_port(*client);
+                reserve_port(*peer);
+            }
+        }
+        let fixed = self.base_port.is_some() || recorded.is_some();
         let mut last = None;
-        for _ in 0..attempts {
-            match self.try_start() {
+        for _ in 0..if fixed { 1 } else { 3 } {
+            let fresh: Vec<FreshData> = (1..=self.size)
+                .map(|i| {
+                    FreshData::new(
+                        self.base_dir
+                            .as_ref()
+                            .map(|d| d.join(format!("n{i}")))
+                            .as_deref(),
+                    )
+                })
+                .collect();
+            // On failure every member is killed (dropped) before `try_start` returns.
+            match self.try_start(recorded.as_deref()) {
                 Ok(c) => return Ok(c),
-                Err(e) => last = Some(e),
+                Err(Error::EtcdMissing) => return Err(Error::EtcdMissing),
+                Err(e) => {
+                    fresh.into_iter().for_each(FreshData::undo);
+                    last = Some(e);
+                }
             }
         }
         Err(last.unwrap_or_else(|| Error::Start("no attempt was made".into())))
     }
 
-    fn try_start(&self) -> Result<Cluster> {
+    fn ports(&self) -> Result<Vec<(u16, u16)>> {
         let mut ports = Vec::with_capacity(self.size);
         for i in 0..self.size {
             ports.push(match self.base_port {
                 Some(base) => {
-                    let offset = u16::try_from(2 * i)
-                        .map_err(|_| Error::Start("too many members".into()))?;
-                    let client = base
-                        .checked_add(offset)
-                        .ok_or_else(|| Error::Start("port overflow".into()))?;
-                    (
-                        client,
-                        client
-                            .checked_add(1)
-                            .ok_or_else(|| Error::Start("port overflow".into()))?,
-                    )
+                    let overflow = || {
+                        Error::Start(format!(
+                            "base port {base} leaves no room for {} members",
+                            self.size
+                        ))
+                    };
+                    let client = u16::try_from(2 * i)
+                        .ok()
+                        .and_then(|offset| base.checked_add(offset))
+                        .ok_or_else(overflow)?;
+                    (client, client.checked_add(1).ok_or_else(overflow)?)
                 }
                 None => (alloc_port()?, alloc_port()?),
             });
         }
+        Ok(ports)
+    }
+
+    fn try_start(&self, recorded: Option<&[(u16, u16)]>) -> Result<Cluster> {
+        let ports = match recorded {
+            Some(p) => p.to_vec(),
+            None => self.ports()?,
+        };
         let initial: Vec<String> = ports
             .iter()
             .enumerate()
@@ -123,7 +165,7 @@ impl ClusterBuilder {
         let initial = initial.join(",");
         let token = unique_token();
         let mut nodes = Vec::with_capacity(self.size);
-        for (i, (client, peer)) in ports.into_iter().enumerate() {
+        for (i, (client, peer)) in ports.iter().copied().enumerate() {
             let name = format!("n{}", i + 1);
             let dir = self.base_dir.as_ref().map(|d| d.join(&name));
             let mut node = Etcd::new_member(
@@ -144,10 +186,55 @@ impl ClusterBuilder {
             settings: self.settings.clone(),
             token,
             base_dir: self.base_dir.clone(),
+            names_used: self.size,
         };
         cluster.wait_healthy(self.settings.start_timeout)?;
+        if let Some(dir) = &self.base_dir {
+            record_ports(dir, &ports)?;
+        }
         Ok(cluster)
     }
+}
+
+/// The file under a cluster's base directory that records its members' ports.
+const PORTS_FILE: &str = "ports";
+
+fn record_ports(dir: &Path, ports: &[(u16, u16)]) -> Result<()> {
+    let text: String = ports
+        .iter()
+        .enumerate()
+        .map(|(i, (client, peer))| format!("n{} {client} {peer}\n", i + 1))
+        .collect();
+    let path = dir.join(PORTS_FILE);
+    std::fs::write(&path, text).map_err(|e| Error::io(&format!("write {}", path.display()), e))
+}
+
+/// The ports an earlier run recorded under `dir`, if every one of the `size` members has data
+/// there and the record covers them all.
+fn recorded_ports(dir: &Path, size: usize) -> Result<Option<Vec<(u16, u16)>>> {
+    let all_have_data = (1..=size).all(|i| dir.join(format!("n{i}/data/member")).is_dir());
+    let path = dir.join(PORTS_FILE);
+    if !all_have_data || !path.is_file() {
+        return Ok(None);
+    }
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| Error::io(&format!("read {}", path.display()), e))?;
+    let bad = || Error::Start(format!("{} is not a ports record", path.display()));
+    let mut ports = Vec::with_capacity(size);
+    for (i, line) in text.lines().take(size).enumerate() {
+        let mut words = line.split_whitespace();
+        if words.next() != Some(format!("n{}", i + 1).as_str()) {
+            return Err(bad());
+        }
+        let mut port = || {
+            words
+                .next()
+                .and_then(|w| w.parse::<u16>().ok())
+                .ok_or_else(bad)
+        };
+        ports.push((port()?, port()?));
+    }
+    Ok((ports.len() == size).then_some(ports))
 }
 
 impl Cluster {
@@ -198,37 +285,53 @@ impl Cluster {
         self.nodes
             .get_mut(i)
             .and_then(Option::as_mut)
-            .ok_or_else(|| Error::Start(format!("no member with index {i}")))
+            .ok_or(Error::NoMember { index: i })
     }
 
-    /// `kill -9` member `i`.
+    /// `kill -9` member `i` (and reap it).
     pub fn kill(&mut self, i: usize) -> Result<()> {
         self.member(i)?.kill()
     }
 
-    /// Stops member `i` with SIGTERM.
+    /// Stops member `i` with SIGTERM (SIGKILL after 10 s).
     pub fn stop(&mut self, i: usize) -> Result<()> {
         self.member(i)?.stop()
     }
 
-    /// Restarts member `i` with its data and waits until it serves clients.
+    /// Restarts member `i` on its ports with its data. If, with it, a majority of the members
+    /// runs, waits until it serves clients again; otherwise (no quorum to come back to) only
+    /// until its process listens.
     pub fn restart(&mut self, i: usize) -> Result<()> {
-        self.member(i)?.restart()
+        self.member(i)?;
+        let members = self.nodes.iter().flatten().count();
+        let others_running = self
+            .nodes
+            .iter()
+            .enumerate()
+            .filter(|(j, n)| *j != i && n.as_ref().is_some_and(Etcd::spawned))
+            .count();
+        let quorum = others_running + 1 > members / 2;
+        self.member(i)?.restart_waiting(quorum)
     }
 
-    /// Waits until every running member reports healthy.
+    /// Waits until every running member (killed and stopped ones are skipped) reports healthy,
+    /// within `timeout` in all.
     pub fn wait_healthy(&self, timeout: Duration) -> Result<()> {
-        for node in self.nodes.iter().flatten() {
-            node.wait_healthy(timeout)?;
+        let deadline = Instant::now() + timeout;
+        for node in self.nodes.iter().flatten().filter(|n| n.pid().is_some()) {
+            node.wait_healthy(deadline.saturating_duration_since(Instant::now()))?;
         }
         Ok(())
     }
 
-    /// Allocates a new member's name and ports (not started).
+    /// Allocates a new member's name (`n{len+1}`, or later if several are pending) and ports; the
+    /// member is not started. Add its `peer_url` through the members API, then call
+    /// [`Cluster::start_member`].
     pub fn prepare_member(&mut self) -> Result<PendingMember> {
         let (client_port, peer_port) = (alloc_port()?, alloc_port()?);
+        self.names_used += 1;
         Ok(PendingMember {
-            name: format!("n{}", self.nodes.len() + 1),
+            name: format!("n{}", self.names_used),
             peer_url: format!("http://127.0.0.1:{peer_port}"),
             client_url: format!(
                 "{}://127.0.0.1:{client_port}",
@@ -243,7 +346,9 @@ impl Cluster {
         })
     }
 
-    /// Starts a member already added through the members API; returns its index.
+    /// Starts a member already added through the members API, with `--initial-cluster` listing
+    /// the current (not forgotten) members and it, and `--initial-cluster-state=existing`; waits
+    /// until it is healthy and returns its index.
     pub fn start_member(&mut self, m: PendingMember) -> Result<usize> {
         let mut initial: Vec<String> = self
             .nodes
@@ -253,6 +358,7 @@ impl Cluster {
             .collect();
         initial.push(format!("{}={}", m.name, m.peer_url));
         let dir = self.base_dir.as_ref().map(|d| d.join(&m.name));
+        let fresh = FreshData::new(dir.as_deref());
         let mut node = Etcd::new_member(
             m.name,
             m.client_port,
@@ -263,19 +369,27 @@ impl Cluster {
             self.token.clone(),
             false,
         )?;
-        node.spawn()?;
-        node.wait_healthy(self.settings.start_timeout)?;
+        if let Err(e) = node
+            .spawn()
+            .and_then(|()| node.wait_healthy(self.settings.start_timeout))
+        {
+            drop(node);
+            fresh.undo();
+            return Err(e);
+        }
         self.nodes.push(Some(node));
         Ok(self.nodes.len() - 1)
     }
 
-    /// Stops and drops member `i` (after it was removed from the cluster); indexes stay stable.
+    /// Kills and drops member `i` once it was removed from the cluster; the other indexes stay
+    /// as they are (`node(i)` then panics, and `endpoints()` leaves it out). Forgetting a member
+    /// twice is not an error.
     pub fn forget(&mut self, i: usize) -> Result<()> {
-        if let Some(slot) = self.nodes.get_mut(i) {
-            if let Some(mut node) = slot.take() {
-                node.kill()?;
-            }
+        let slot = self.nodes.get_mut(i).ok_or(Error::NoMember { index: i })?;
+        if let Some(node) = slot.as_mut() {
+            node.kill()?;
         }
+        *slot = None;
         Ok(())
     }
 }

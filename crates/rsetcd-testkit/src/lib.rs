@@ -35,8 +35,8 @@ pub use ports::{dead_endpoint, free_port};
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// No `etcd` binary on PATH.
-    #[error("etcd is not installed: run scripts/install-etcd.sh or `apt-get install etcd-server`")]
+    /// No `etcd` binary on `PATH` (or at `$RSETCD_ETCD_BIN`).
+    #[error("etcd binary not found (looked for `etcd` on PATH or $RSETCD_ETCD_BIN): run scripts/install-etcd.sh or `apt-get install etcd-server`")]
     EtcdMissing,
     /// An I/O operation failed.
     #[error("{what}: {source}")]
@@ -47,7 +47,7 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    /// A node did not become healthy in time.
+    /// A node did not become healthy (or serving, or listening) in time.
     #[error("etcd member {name} did not become {what} within {timeout:?}; log tail:\n{log}")]
     NotHealthy {
         /// The member name.
@@ -58,6 +58,26 @@ pub enum Error {
         timeout: Duration,
         /// The last lines of its log.
         log: String,
+    },
+    /// A node's process exited while it was being waited for.
+    #[error("etcd member {name} exited while starting; log tail:\n{log}")]
+    Exited {
+        /// The member name.
+        name: String,
+        /// The last lines of its log.
+        log: String,
+    },
+    /// A node was waited for while no process of it runs (killed or stopped).
+    #[error("etcd member {name} is not running")]
+    NotRunning {
+        /// The member name.
+        name: String,
+    },
+    /// A cluster member index that is out of range or was forgotten.
+    #[error("no cluster member with index {index} (out of range or forgotten)")]
+    NoMember {
+        /// The index asked for.
+        index: usize,
     },
     /// Starting failed for another reason.
     #[error("cannot start etcd: {0}")]

@@ -39,8 +39,8 @@ impl Default for Settings {
             args: Vec::new(),
             unsafe_no_fsync: false,
             tls: None,
-            heartbeat_ms: 50,
-            election_ms: 500,
+            heartbeat_ms: 100,
+            election_ms: 1000,
             start_timeout: Duration::from_secs(20),
         }
     }
@@ -54,6 +54,12 @@ enum Dir {
 }
 
 impl Dir {
+    fn kept(dir: &Path) -> Result<Dir> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::io(&format!("create the data dir {}", dir.display()), e))?;
+        Ok(Dir::Kept(dir.to_path_buf()))
+    }
+
     fn path(&self) -> &Path {
         match self {
             Dir::Temp(t) => t.path(),
@@ -70,6 +76,10 @@ pub struct Etcd {
     client_port: u16,
     peer_port: u16,
     dir: Dir,
+    log: PathBuf,
+    /// Length of the log file when the current process was spawned: readiness lines are looked
+    /// for after it, so an earlier run's lines do not count.
+    log_start: u64,
     child: Option<Child>,
     settings: Settings,
     initial_cluster: String,
@@ -131,14 +141,18 @@ impl EtcdBuilder {
         self
     }
 
-    /// Raft timers in milliseconds (defaults 50 and 500, fast failover for tests).
+    /// Raft timers in milliseconds (defaults 100 and 1000: quick failover, yet no spurious elections
+    /// when a loaded 2-core machine runs several clusters at once).
     pub fn raft_timers(mut self, heartbeat_ms: u64, election_ms: u64) -> Self {
         self.settings.heartbeat_ms = heartbeat_ms;
         self.settings.election_ms = election_ms;
         self
     }
 
-    /// Spawns etcd and waits until it is healthy.
+    /// Spawns etcd and waits (up to 20 s) until it is healthy.
+    ///
+    /// With free ports (the default), a start that fails (say, another process took a port in the
+    /// meantime) is retried twice on new ports.
     pub fn start(self) -> Result<Etcd> {
         let name = self.name.unwrap_or_else(|| "node1".into());
         let fixed = self.client_port.is_some() || self.peer_port.is_some();
@@ -146,11 +160,9 @@ impl EtcdBuilder {
         for _ in 0..if fixed { 1 } else { 3 } {
             let client_port = self.client_port.map_or_else(alloc_port, Ok)?;
             let peer_port = self.peer_port.map_or_else(alloc_port, Ok)?;
+            let fresh = FreshData::new(self.data_dir.as_deref());
             let dir = match &self.data_dir {
-                Some(d) => {
-                    std::fs::create_dir_all(d).map_err(|e| Error::io("create data dir", e))?;
-                    Dir::Kept(d.clone())
-                }
+                Some(d) => Dir::kept(d)?,
                 None => Dir::Temp(data_temp_dir(self.settings.unsafe_no_fsync)?),
             };
             let peer = format!("http://127.0.0.1:{peer_port}");
@@ -169,10 +181,32 @@ impl EtcdBuilder {
                 .and_then(|()| node.wait_healthy(node.settings.start_timeout))
             {
                 Ok(()) => return Ok(node),
-                Err(e) => last = Some(e),
+                Err(Error::EtcdMissing) => return Err(Error::EtcdMissing),
+                Err(e) => {
+                    drop(node);
+                    fresh.undo();
+                    last = Some(e);
+                }
             }
         }
         Err(last.unwrap_or_else(|| Error::Start("no attempt was made".into())))
+    }
+}
+
+/// The etcd data directory (`<dir>/data`) a start attempt may create in a caller's directory:
+/// removed again if the attempt fails, so that a retry on other ports starts afresh.
+pub(crate) struct FreshData(Option<PathBuf>);
+
+impl FreshData {
+    pub(crate) fn new(dir: Option<&Path>) -> FreshData {
+        FreshData(dir.map(|d| d.join("data")).filter(|data| !data.exists()))
+    }
+
+    /// Removes the data directory if this attempt created it (best effort).
+    pub(crate) fn undo(self) {
+        if let Some(data) = self.0 {
+            let _ = std::fs::remove_dir_all(data);
+        }
     }
 }
 
@@ -229,10 +263,7 @@ impl Etcd {
         state_new: bool,
     ) -> Result<Etcd> {
         let dir = match dir {
-            Some(d) => {
-                std::fs::create_dir_all(&d).map_err(|e| Error::io("create data dir", e))?;
-                Dir::Kept(d)
-            }
+            Some(d) => Dir::kept(&d)?,
             None => Dir::Temp(data_temp_dir(settings.unsafe_no_fsync)?),
         };
         Ok(Etcd::new(
@@ -258,11 +289,14 @@ impl Etcd {
         cluster_token: String,
         state_new: bool,
     ) -> Etcd {
+        let log = dir.path().join("etcd.log");
         Etcd {
             name,
             client_port,
             peer_port,
             dir,
+            log,
+            log_start: 0,
             child: None,
             settings,
             initial_cluster,
@@ -311,15 +345,21 @@ impl Etcd {
         self.child.as_ref().map(Child::id)
     }
 
-    /// Whether the process is still alive (reaps it if it exited).
+    /// Whether the process is still alive. A process that exited by itself (e.g. a member removed
+    /// from its cluster) is reaped here, after which [`Etcd::pid`] is `None`.
     pub fn is_running(&mut self) -> bool {
-        match self.child.as_mut().map(Child::try_wait) {
-            Some(Ok(None)) => true,
-            Some(_) => {
+        let Some(child) = self.child.as_mut() else {
+            return false;
+        };
+        match child.try_wait() {
+            Ok(None) => true,
+            Ok(Some(_)) => {
+                crate::reaper::unregister(child.id());
                 self.child = None;
                 false
             }
-            None => false,
+            // Not ours to wait for any more; report what /proc says.
+            Err(_) => crate::reaper::alive(child.id()),
         }
     }
 
@@ -328,16 +368,42 @@ impl Etcd {
         self.dir.path()
     }
 
-    /// The log file of the process.
-    pub fn log_path(&self) -> PathBuf {
-        self.dir.path().join("etcd.log")
+    /// The log file of the process (`<data_dir>/etcd.log`; etcd's stdout and stderr, appended to
+    /// across restarts).
+    pub fn log_path(&self) -> &Path {
+        &self.log
     }
 
-    /// The last `lines` lines of the log.
+    /// The last `lines` lines of the log (empty if it cannot be read).
     pub fn log_tail(&self, lines: usize) -> String {
-        let text = std::fs::read_to_string(self.log_path()).unwrap_or_default();
+        let bytes = std::fs::read(&self.log).unwrap_or_default();
+        let text = String::from_utf8_lossy(&bytes);
         let all: Vec<&str> = text.lines().collect();
         all[all.len().saturating_sub(lines)..].join("\n")
+    }
+
+    /// What errors quote: the last lines the current process logged, without the usage text
+    /// etcd prints after a flag error (the error itself is the line before it).
+    fn log_for_error(&self) -> String {
+        let log = self.log_since_spawn();
+        let log = match log.find("\nUsage:") {
+            Some(at) => &log[..at],
+            None => log.as_str(),
+        };
+        let all: Vec<&str> = log.lines().collect();
+        if all.is_empty() {
+            return self.log_tail(LOG_TAIL);
+        }
+        all[all.len().saturating_sub(LOG_TAIL)..].join("\n")
+    }
+
+    /// The log written since the current process was spawned.
+    fn log_since_spawn(&self) -> String {
+        let bytes = std::fs::read(&self.log).unwrap_or_default();
+        let start = usize::try_from(self.log_start)
+            .unwrap_or(usize::MAX)
+            .min(bytes.len());
+        String::from_utf8_lossy(&bytes[start..]).into_owned()
     }
 
     fn command(&self) -> Command {
@@ -386,12 +452,14 @@ impl Etcd {
     }
 
     pub(crate) fn spawn(&mut self) -> Result<()> {
+        let what = || format!("open the log file {}", self.log.display());
         let log = File::options()
             .create(true)
             .append(true)
-            .open(self.log_path())
-            .map_err(|e| Error::io("open log file", e))?;
-        let log2 = log.try_clone().map_err(|e| Error::io("open log file", e))?;
+            .open(&self.log)
+            .map_err(|e| Error::io(&what(), e))?;
+        self.log_start = log.metadata().map(|m| m.len()).unwrap_or(0);
+        let log2 = log.try_clone().map_err(|e| Error::io(&what(), e))?;
         let child = self
             .command()
             .stdin(Stdio::null())
@@ -407,100 +475,161 @@ impl Etcd {
         Ok(())
     }
 
-    /// Waits until `/health` answers `{"health":"true"}` (for TLS nodes: until the log says it serves
-    /// and the port accepts connections).
+    /// Waits until `GET /health` answers `{"health":"true"}`, which needs a quorum.
+    ///
+    /// The test kit speaks no TLS: a TLS node counts as healthy once its log (since it was last
+    /// started) says `serving client traffic securely` and its client port accepts connections.
     pub fn wait_healthy(&self, timeout: Duration) -> Result<()> {
         self.wait_for(timeout, "healthy", |n| {
             if n.settings.tls.is_some() {
-                n.log_says_serving() && probe::accepts(n.client_port)
+                n.tls_serving()
             } else {
-                probe::get(n.client_port, "/health").is_some_and(|b| b.contains("\"true\""))
+                probe::get(n.client_port, "/health")
+                    .is_some_and(|b| b.contains(r#""health":"true""#))
             }
         })
     }
 
-    /// Waits until the node serves clients (`/version` answers), quorum or not.
+    /// Waits until the node serves client requests (`GET /version` answers). etcd 3.4 serves
+    /// clients only once it has published itself through raft, so this too needs a quorum.
     pub fn wait_serving(&self, timeout: Duration) -> Result<()> {
-        self.wait_for(timeout, "serving", |n| {
-            if n.settings.tls.is_some() {
-                n.log_says_serving() && probe::accepts(n.client_port)
-            } else {
-                probe::get(n.client_port, "/version").is_some()
-            }
+        self.wait_for(timeout, "serving", |n| n.serving())
+    }
+
+    /// Waits until the process has started its servers and its client port accepts connections,
+    /// quorum or not.
+    fn wait_listening(&self, timeout: Duration) -> Result<()> {
+        self.wait_for(timeout, "listening", |n| {
+            probe::accepts(n.client_port)
+                && (n.log_since_spawn().contains(LISTENING) || n.serving())
         })
     }
 
-    fn log_says_serving(&self) -> bool {
-        std::fs::read_to_string(self.log_path())
-            .map(|l| {
-                l.contains("serving client traffic securely")
-                    || l.contains("ready to serve client requests")
-            })
-            .unwrap_or(false)
+    fn serving(&self) -> bool {
+        if self.settings.tls.is_some() {
+            self.tls_serving()
+        } else {
+            probe::get(self.client_port, "/version").is_some()
+        }
     }
 
+    fn tls_serving(&self) -> bool {
+        let log = self.log_since_spawn();
+        TLS_SERVING.iter().any(|line| log.contains(line)) && probe::accepts(self.client_port)
+    }
+
+    /// Polls `ok` every 25 ms until it holds, the timeout passes or the process exits.
     fn wait_for(&self, timeout: Duration, what: &str, ok: impl Fn(&Etcd) -> bool) -> Result<()> {
+        let Some(pid) = self.pid() else {
+            return Err(Error::NotRunning {
+                name: self.name.clone(),
+            });
+        };
         let deadline = Instant::now() + timeout;
-        while Instant::now() < deadline {
+        loop {
             if ok(self) {
                 return Ok(());
             }
-            if let Some(pid) = self.pid() {
-                if !crate::reaper::alive(pid) {
-                    break;
-                }
+            if !crate::reaper::alive(pid) {
+                return Err(Error::Exited {
+                    name: self.name.clone(),
+                    log: self.log_for_error(),
+                });
+            }
+            if Instant::now() >= deadline {
+                return Err(Error::NotHealthy {
+                    name: self.name.clone(),
+                    what: what.to_string(),
+                    timeout,
+                    log: self.log_for_error(),
+                });
             }
             std::thread::sleep(Duration::from_millis(25));
         }
-        Err(Error::NotHealthy {
-            name: self.name.clone(),
-            what: what.to_string(),
-            timeout,
-            log: self.log_tail(15),
-        })
     }
 
-    /// Kills the process with SIGKILL (`kill -9`) and reaps it.
+    /// Kills the process with SIGKILL (`kill -9`) and reaps it. Does nothing if it is not running.
     pub fn kill(&mut self) -> Result<()> {
         if let Some(mut child) = self.child.take() {
+            let pid = child.id();
+            // Fails only if the process was already reaped, which `wait` reports below.
             let _ = child.kill();
-            child.wait().map_err(|e| Error::io("wait for etcd", e))?;
-            crate::reaper::unregister(child.id());
+            child
+                .wait()
+                .map_err(|e| Error::io(&format!("wait for etcd {} (pid {pid})", self.name), e))?;
+            crate::reaper::unregister(pid);
         }
         Ok(())
     }
 
-    /// Stops the process with SIGTERM, waiting up to 10 s before SIGKILL.
+    /// Stops the process with SIGTERM, waiting up to 10 s before SIGKILL, and reaps it.
     pub fn stop(&mut self) -> Result<()> {
-        if let Some(mut child) = self.child.take() {
-            crate::reaper::signal(child.id(), libc::SIGTERM);
-            let deadline = Instant::now() + Duration::from_secs(10);
-            loop {
-                match child.try_wait() {
-                    Ok(Some(_)) => break,
-                    Ok(None) if Instant::now() < deadline => {
-                        std::thread::sleep(Duration::from_millis(20))
-                    }
-                    _ => {
-                        let _ = child.kill();
-                        let _ = child.wait();
-                        break;
-                    }
+        let Some(mut child) = self.child.take() else {
+            return Ok(());
+        };
+        let pid = child.id();
+        crate::reaper::signal(pid, libc::SIGTERM);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            match child.try_wait() {
+                Ok(Some(_)) => break,
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                _ => {
+                    let _ = child.kill();
+                    child.wait().map_err(|e| {
+                        Error::io(&format!("wait for etcd {} (pid {pid})", self.name), e)
+                    })?;
+                    break;
                 }
             }
-            crate::reaper::unregister(child.id());
         }
+        crate::reaper::unregister(pid);
         Ok(())
     }
 
-    /// Starts the process again (same ports, same data); waits until it serves clients.
+    /// Kills the process if it runs, then starts it again on the same ports with the same data
+    /// (`--initial-cluster-state=existing`).
+    ///
+    /// A single node is waited for until it serves clients. A cluster member may have no quorum
+    /// to come back to, so this returns once its process listens; use [`Etcd::wait_healthy`], or
+    /// [`Cluster::restart`](crate::Cluster::restart), which waits for service when a quorum runs.
     pub fn restart(&mut self) -> Result<()> {
+        let alone = !self.initial_cluster.contains(',');
+        self.restart_waiting(alone)
+    }
+
+    /// Restarts, then waits until the node serves clients (`serving`) or only listens.
+    pub(crate) fn restart_waiting(&mut self, serving: bool) -> Result<()> {
         self.kill()?;
         self.state_new = false;
         self.spawn()?;
-        self.wait_serving(self.settings.start_timeout)
+        let timeout = self.settings.start_timeout;
+        if serving {
+            self.wait_serving(timeout)
+        } else {
+            self.wait_listening(timeout)
+        }
+    }
+
+    /// Whether the process was spawned and has not been reaped (it may have just exited).
+    pub(crate) fn spawned(&self) -> bool {
+        self.pid().is_some_and(crate::reaper::alive)
     }
 }
+
+/// How many log lines errors quote.
+const LOG_TAIL: usize = 20;
+
+/// Logged (zap) by etcd 3.4/3.5 once its peer and client servers are started, before it has a quorum.
+const LISTENING: &str = "now serving peer/client/metrics";
+
+/// Logged once a TLS client listener serves requests (zap, etcd 3.4/3.5; capnslog).
+const TLS_SERVING: [&str; 2] = [
+    "serving client traffic securely",
+    "ready to serve client requests",
+];
 
 impl Drop for Etcd {
     fn drop(&mut self) {

@@ -29,6 +29,11 @@ pub(crate) fn alloc_port() -> Result<u16> {
     Err(Error::Start("no free port found".into()))
 }
 
+/// Marks a port chosen elsewhere (a recorded one) as handed out.
+pub(crate) fn reserve_port(port: u16) {
+    TAKEN.lock().unwrap_or_else(|p| p.into_inner()).insert(port);
+}
+
 pub(crate) fn release_port(_port: u16) {
     // Ports stay reserved for the life of the process: a restarted or late client must never meet
     // another node on an old port.
