@@ -1,20 +1,34 @@
-//! Real etcd nodes and clusters on loopback, for tests, demos and benchmarks.
+//! Real etcd nodes and clusters on loopback, for tests, demos, benchmarks and `rsetcd dev-cluster`.
 //!
-//! Every node runs the `etcd` found on `PATH` (or `$RSETCD_ETCD_BIN`) with the v2 API enabled, on free
-//! 127.0.0.1 ports, with a temporary data directory. Nodes are killed when dropped, and any node still
-//! running when the process exits is killed then too.
+//! Every node runs the `etcd` found on `PATH` (or at `$RSETCD_ETCD_BIN`) with the v2 API enabled,
+//! quick raft timers (100 ms heartbeat, 1 s election timeout; see [`EtcdBuilder::raft_timers`]),
+//! on free 127.0.0.1 ports that one process never hands out twice, with a temporary directory
+//! holding its data (`<dir>/data`) and its log (`<dir>/etcd.log`). Starting waits (bounded) until the node is healthy; failures say
+//! what failed and quote the node's log.
+//!
+//! Clean-up: a node is killed (SIGKILL, then reaped) and its temporary directory removed when it
+//! is dropped; nodes still running when the process exits are killed then; and on Linux etcd gets
+//! SIGKILL by itself if the process that started it dies without any of that (a killed test).
+//!
+//! [`fault::FaultServer`] fakes the failures real etcd cannot produce (garbage, silence, resets),
+//! and [`certs::TestPki`] makes certificates for TLS nodes ([`EtcdBuilder::tls`]).
 //!
 //! ```no_run
+//! use std::time::Duration;
 //! use rsetcd_testkit::{Cluster, Etcd};
 //!
 //! let node = Etcd::start()?;
 //! println!("etcd at {}", node.client_url());
 //!
 //! let mut cluster = Cluster::start(3)?;
+//! println!("endpoints {:?}", cluster.endpoints());
 //! cluster.kill(0)?;           // kill -9 the first member
 //! cluster.restart(0)?;        // and bring it back with its data
+//! cluster.wait_healthy(Duration::from_secs(10))?;
 //! # Ok::<(), rsetcd_testkit::Error>(())
 //! ```
+
+#![deny(missing_docs)]
 
 pub mod certs;
 mod cluster;
@@ -23,6 +37,7 @@ mod node;
 mod ports;
 mod probe;
 mod reaper;
+mod spawner;
 
 use std::sync::OnceLock;
 use std::time::Duration;

@@ -460,16 +460,12 @@ impl Etcd {
             .map_err(|e| Error::io(&what(), e))?;
         self.log_start = log.metadata().map(|m| m.len()).unwrap_or(0);
         let log2 = log.try_clone().map_err(|e| Error::io(&what(), e))?;
-        let child = self
-            .command()
-            .stdin(Stdio::null())
-            .stdout(log)
-            .stderr(log2)
-            .spawn()
-            .map_err(|e| match e.kind() {
-                std::io::ErrorKind::NotFound => Error::EtcdMissing,
-                _ => Error::io("spawn etcd", e),
-            })?;
+        let mut cmd = self.command();
+        cmd.stdin(Stdio::null()).stdout(log).stderr(log2);
+        let child = crate::spawner::spawn(cmd).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => Error::EtcdMissing,
+            _ => Error::io("spawn etcd", e),
+        })?;
         crate::reaper::register(child.id());
         self.child = Some(child);
         Ok(())
