@@ -18,6 +18,10 @@ use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme
 
 use crate::error::{Error, Result};
 
+mod connector;
+
+pub(crate) use connector::{refusal, Connector};
+
 /// PEM data, from a file or from memory. Key material is never shown by `Debug`.
 #[derive(Clone)]
 pub(crate) enum Pem {
@@ -143,10 +147,19 @@ fn certificates(pem: &Pem) -> Result<Vec<CertificateDer<'static>>> {
 
 /// Turns a TLS failure found in an error's source chain into a message a user can act on.
 pub(crate) fn explain(err: &(dyn std::error::Error + 'static)) -> Option<String> {
+    explain_for(err, None)
+}
+
+/// [`explain`], for a client that does (`Some(true)`) or does not (`Some(false)`) present a client
+/// certificate: a refused handshake then says which of the two it is about.
+pub(crate) fn explain_for(
+    err: &(dyn std::error::Error + 'static),
+    has_client_cert: Option<bool>,
+) -> Option<String> {
     let mut next = Some(err);
     while let Some(e) = next {
         if let Some(tls) = find_rustls(e) {
-            return Some(describe(tls));
+            return Some(describe(tls, has_client_cert));
         }
         next = e.source();
     }
@@ -155,7 +168,9 @@ pub(crate) fn explain(err: &(dyn std::error::Error + 'static)) -> Option<String>
 
 /// A rustls error in `e` itself or wrapped in (possibly nested) `io::Error`s, whose `source()`
 /// skips the wrapped error.
-fn find_rustls<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+pub(crate) fn find_rustls<'a>(
+    e: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a rustls::Error> {
     if let Some(tls) = e.downcast_ref::<rustls::Error>() {
         return Some(tls);
     }
@@ -163,7 +178,8 @@ fn find_rustls<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustl
     find_rustls(inner)
 }
 
-fn describe(e: &rustls::Error) -> String {
+/// What a rustls error means for the user.
+pub(crate) fn describe(e: &rustls::Error, has_client_cert: Option<bool>) -> String {
     use rustls::{AlertDescription as A, CertificateError as C, Error as E};
     match e {
         E::InvalidCertificate(C::UnknownIssuer) => {
@@ -179,11 +195,31 @@ fn describe(e: &rustls::Error) -> String {
         E::InvalidCertificate(C::NotValidYet | C::NotValidYetContext { .. }) => {
             format!("the server's certificate is not valid yet ({e})")
         }
-        E::AlertReceived(alert @ (A::CertificateRequired | A::BadCertificate | A::UnknownCA
-        | A::HandshakeFailure | A::CertificateUnknown)) => format!(
-            "the server refused the TLS handshake ({alert:?}): it may require a client \
-             certificate (client_cert_files) or not trust the one given"
-        ),
+        E::AlertReceived(
+            alert @ (A::CertificateRequired
+            | A::BadCertificate
+            | A::UnknownCA
+            | A::HandshakeFailure
+            | A::CertificateUnknown
+            | A::CertificateExpired
+            | A::CertificateRevoked
+            | A::UnsupportedCertificate
+            | A::AccessDenied),
+        ) => match has_client_cert {
+            Some(false) => format!(
+                "the server refused the TLS handshake ({alert:?}): the server may require a client \
+                 certificate, and none is configured (client_cert_files)"
+            ),
+            Some(true) => format!(
+                "the server refused the TLS handshake ({alert:?}): it does not accept the client \
+                 certificate given (signed by a CA the server does not trust? expired? not made \
+                 for client authentication?)"
+            ),
+            None => format!(
+                "the server refused the TLS handshake ({alert:?}): the server may require a client \
+                 certificate (client_cert_files) or not trust the one given"
+            ),
+        },
         other => format!("TLS failure: {other}"),
     }
 }

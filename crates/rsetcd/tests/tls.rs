@@ -1,5 +1,6 @@
 //! https endpoints with mutual TLS against real etcd, and each TLS failure with its own message.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rsetcd::v2::{Action, Client};
@@ -146,6 +147,175 @@ async fn expired_and_wrong_host_server_certificates() {
         .unwrap();
     let reason = tls_reason(c.read("/x").await.unwrap_err());
     assert!(reason.contains("not valid for this host name"), "{reason}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_client_certificate_is_always_a_tls_error() {
+    // Under TLS 1.3 the server judges the client's certificate after the client's handshake is
+    // over, so its refusal races with the request; whichever wins, the request never reached etcd.
+    let pki = TestPki::generate().unwrap();
+    let etcd = node(pki.server_tls()).await;
+    let no_cert = Client::builder()
+        .host(etcd.client_url())
+        .ca_file(&pki.ca)
+        .build()
+        .unwrap();
+    // Reads, small writes, and writes big enough to meet the reset that follows the refusal.
+    for i in 0..200 {
+        let err = match i % 4 {
+            0 => no_cert.read("/x").await.unwrap_err(),
+            1 => no_cert.write("/x", "v").await.unwrap_err(),
+            _ => no_cert.write("/x", "v".repeat(200_000)).await.unwrap_err(),
+        };
+        assert!(!err.is_outcome_unknown(), "attempt {i}: {err}");
+        let reason = tls_reason(err);
+        assert!(
+            reason.contains("may require a client certificate, and none is configured"),
+            "attempt {i}: {reason}"
+        );
+    }
+    let untrusted = Client::builder()
+        .host(etcd.client_url())
+        .ca_file(&pki.ca)
+        .client_cert_files(&pki.other_client.cert, &pki.other_client.key)
+        .build()
+        .unwrap();
+    for i in 0..20 {
+        let reason = tls_reason(untrusted.write("/x", "v").await.unwrap_err());
+        assert!(
+            reason.contains("does not accept the client certificate"),
+            "attempt {i}: {reason}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn client_keys_in_pkcs8_sec1_and_pkcs1_and_pem_bytes() {
+    let pki = TestPki::generate().unwrap();
+    let etcd = node(pki.server_tls()).await;
+    let rsa = pki.rsa_client().unwrap();
+    let pkcs1 = std::fs::read_to_string(&rsa.key).unwrap();
+    assert!(pkcs1.starts_with("-----BEGIN RSA PRIVATE KEY-----"));
+    let sec1 = std::fs::read_to_string(&pki.client_sec1_key).unwrap();
+    assert!(sec1.starts_with("-----BEGIN EC PRIVATE KEY-----"));
+    let pkcs8 = std::fs::read_to_string(&pki.client.key).unwrap();
+    assert!(pkcs8.starts_with("-----BEGIN PRIVATE KEY-----"));
+
+    let url = etcd.client_url();
+    let clients = [
+        ("pkcs8", mtls(&pki, &url).build().unwrap()),
+        (
+            "sec1",
+            mtls(&pki, &url)
+                .client_cert_files(&pki.client.cert, &pki.client_sec1_key)
+                .build()
+                .unwrap(),
+        ),
+        (
+            "pkcs1",
+            mtls(&pki, &url)
+                .client_cert_files(&rsa.cert, &rsa.key)
+                .build()
+                .unwrap(),
+        ),
+        (
+            "pem bytes",
+            Client::builder()
+                .host(&url)
+                .ca_pem(std::fs::read(&pki.ca).unwrap())
+                .client_cert_pem(std::fs::read(&pki.client.cert).unwrap(), sec1.clone())
+                .build()
+                .unwrap(),
+        ),
+    ];
+    for (form, c) in &clients {
+        let key = format!("/keys/{}", form.replace(' ', "-"));
+        c.write(&key, *form).await.unwrap();
+        assert_eq!(c.read(&key).await.unwrap().value(), Some(*form));
+    }
+}
+
+#[tokio::test]
+async fn without_a_ca_the_system_roots_decide() {
+    let pki = TestPki::generate().unwrap();
+    let etcd = node(pki.server_tls()).await;
+    let url = etcd.client_url();
+    // No CA given: the system's roots, which do not know the test CA.
+    let system = Client::builder()
+        .host(&url)
+        .client_cert_files(&pki.client.cert, &pki.client.key)
+        .build()
+        .unwrap();
+    let reason = tls_reason(system.read("/x").await.unwrap_err());
+    assert!(reason.contains("not signed by a trusted CA"), "{reason}");
+    // No roots at all.
+    let none = Client::builder()
+        .host(&url)
+        .use_system_roots(false)
+        .client_cert_files(&pki.client.cert, &pki.client.key)
+        .build()
+        .unwrap();
+    let reason = tls_reason(none.read("/x").await.unwrap_err());
+    assert!(reason.contains("not signed by a trusted CA"), "{reason}");
+    // The test CA and the system roots together.
+    let both = mtls(&pki, &url).use_system_roots(true).build().unwrap();
+    both.write("/both", "ok").await.unwrap();
+}
+
+/// Collects the messages of WARN and ERROR events on this thread.
+struct Warnings(Arc<Mutex<Vec<String>>>);
+
+struct Message<'a>(&'a mut String);
+
+impl tracing::field::Visit for Message<'_> {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        if field.name() == "message" {
+            *self.0 = format!("{value:?}");
+        }
+    }
+}
+
+impl tracing::Subscriber for Warnings {
+    fn enabled(&self, meta: &tracing::Metadata<'_>) -> bool {
+        *meta.level() <= tracing::Level::WARN
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        let mut text = String::new();
+        event.record(&mut Message(&mut text));
+        self.0.lock().unwrap().push(text);
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+fn warnings_while<T>(f: impl FnOnce() -> T) -> (T, Vec<String>) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let out = tracing::subscriber::with_default(Warnings(seen.clone()), f);
+    let seen = seen.lock().unwrap().clone();
+    (out, seen)
+}
+
+#[test]
+fn turning_verification_off_warns_once_when_built() {
+    let pki = TestPki::generate().unwrap();
+    let (client, seen) = warnings_while(|| {
+        Client::builder()
+            .host("https://127.0.0.1:2379")
+            .danger_accept_invalid_certs(true)
+            .build()
+            .unwrap()
+    });
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert!(seen[0].contains("verification is OFF"), "{seen:?}");
+    assert!(format!("{client:?}").contains("accept_invalid_certs: true"));
+
+    let (_, seen) = warnings_while(|| mtls(&pki, "https://127.0.0.1:2379").build().unwrap());
+    assert!(seen.is_empty(), "verification on: no warning, got {seen:?}");
 }
 
 #[test]

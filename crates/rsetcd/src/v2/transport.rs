@@ -15,7 +15,6 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::header::{HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 use hyper::{Method, Uri};
-use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::rt::TokioExecutor;
@@ -47,8 +46,8 @@ impl Retry {
     }
 }
 
-/// The body of a request.
-#[derive(Debug, Clone)]
+/// The body of a request (`Debug` masks passwords, as [`Body::as_text`] does).
+#[derive(Clone)]
 pub(crate) enum Body {
     Empty,
     /// `application/x-www-form-urlencoded`.
@@ -80,6 +79,16 @@ impl Body {
                 }
                 Err(_) => "".into(),
             },
+        }
+    }
+}
+
+impl std::fmt::Debug for Body {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Body::Empty => f.write_str("Empty"),
+            Body::Form(_) => write!(f, "Form({:?})", self.as_text()),
+            Body::Json(_) => write!(f, "Json({:?})", self.as_text()),
         }
     }
 }
@@ -145,7 +154,7 @@ pub(crate) struct Opened {
     pub(crate) endpoint: Arc<str>,
 }
 
-type Http = HyperClient<HttpsConnector<HttpConnector>, Full<Bytes>>;
+type Http = HyperClient<crate::tls::Connector, Full<Bytes>>;
 
 /// The HTTP side of a client: the connection pool, the endpoints and the rules.
 pub(crate) struct Transport {
@@ -183,11 +192,7 @@ impl Transport {
             }
             .client_config()?
         };
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(tls)
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(http);
+        let connector = crate::tls::Connector::new(http, tls);
         let http = HyperClient::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(60))
             .build(connector);
@@ -357,7 +362,7 @@ impl Transport {
             self.http.request(request),
         )
         .await?
-        .map_err(|e| classify(endpoint, e))?;
+        .map_err(|e| self.classify(endpoint, e))?;
         let (parts, body) = response.into_parts();
         Ok(Opened {
             status: parts.status.as_u16(),
@@ -435,22 +440,40 @@ async fn with_timeout<F: Future>(
     }
 }
 
-fn classify(endpoint: &Endpoint, err: hyper_util::client::legacy::Error) -> Error {
-    let endpoint = endpoint.url().to_string();
-    if let Some(reason) = crate::tls::explain(&err) {
-        // A refused handshake (also one refused only after the client sent its first bytes, as
-        // with a missing client certificate under TLS 1.3) never reached etcd.
-        return Error::Tls { endpoint, reason };
-    }
-    if err.is_connect() {
-        Error::Connect {
-            endpoint,
-            source: Box::new(err) as BoxError,
+impl Transport {
+    /// Sorts a failed exchange: a TLS refusal, a request that provably never left (connect
+    /// failures; hyper handing the request back unsent), or a failure after it may have been sent.
+    fn classify(&self, endpoint: &Endpoint, err: hyper_util::client::legacy::Error) -> Error {
+        let endpoint = endpoint.url().to_string();
+        let has_client_cert = Some(self.config.tls.identity.is_some());
+        let refused = crate::tls::explain_for(&err, has_client_cert).or_else(|| {
+            let tls = crate::tls::refusal(err.connect_info()?)?;
+            Some(crate::tls::describe(&tls, has_client_cert))
+        });
+        if let Some(reason) = refused {
+            // A refused handshake (also one refused only after the client sent its first bytes, as
+            // with a missing client certificate under TLS 1.3) never reached etcd.
+            return Error::Tls { endpoint, reason };
         }
-    } else {
-        Error::Transport {
-            endpoint,
-            source: Box::new(err),
+        if err.is_connect() || never_sent(&err) {
+            Error::Connect {
+                endpoint,
+                source: Box::new(err) as BoxError,
+            }
+        } else {
+            Error::Transport {
+                endpoint,
+                source: Box::new(err),
+            }
         }
     }
+}
+
+/// hyper hands a request back unsent, as a canceled error, when its connection closed before the
+/// request was written (e.g. a fresh connection the server dropped at once).
+fn never_sent(err: &hyper_util::client::legacy::Error) -> bool {
+    use std::error::Error as _;
+    err.source()
+        .and_then(|e| e.downcast_ref::<hyper::Error>())
+        .is_some_and(hyper::Error::is_canceled)
 }
