@@ -4,6 +4,7 @@
 use rsetcd::v2::auth::Access;
 use rsetcd::v2::Client;
 use rsetcd::{Error, EtcdCode};
+use rsetcd_testkit::certs::TestPki;
 use rsetcd_testkit::Etcd;
 
 fn as_user(url: &str, user: &str, password: &str) -> Client {
@@ -53,6 +54,24 @@ async fn users_roles_permissions_and_enable_disable() {
     root.auth().add_user("alice", "alicepw").await.unwrap();
     let alice_user = root.auth().grant_roles("alice", ["app"]).await.unwrap();
     assert_eq!(alice_user.role_names(), ["app"]);
+    // Created with roles in one request: a second creation is refused, not a password change.
+    let bob = root
+        .auth()
+        .add_user_with_roles("bob", "bobpw", ["app"])
+        .await
+        .unwrap();
+    assert_eq!(bob.role_names(), ["app"]);
+    let err = root
+        .auth()
+        .add_user_with_roles("bob", "other", ["app"])
+        .await
+        .unwrap_err();
+    assert_eq!(http_status(&err), Some(409), "{err}");
+    as_user(&url, "bob", "bobpw")
+        .write("/app/bob", "b")
+        .await
+        .unwrap();
+    root.auth().delete_user("bob").await.unwrap();
 
     // Lock anonymous users out: guest keeps full access until revoked.
     root.auth()
@@ -73,9 +92,25 @@ async fn users_roles_permissions_and_enable_disable() {
     let wrong = as_user(&url, "alice", "not-her-password");
     let err = wrong.read("/app/x").await.unwrap_err();
     assert_eq!(err.code(), Some(EtcdCode::Unauthorized));
-    assert!(!err.to_string().contains("not-her-password"));
-    assert!(!format!("{wrong:?}").contains("not-her-password"));
-    assert!(!format!("{err:?}").contains("not-her-password"));
+    assert!(
+        err.to_string().contains("Insufficient credentials"),
+        "{err}"
+    );
+    let builder = Client::builder()
+        .host(&url)
+        .basic_auth("alice", "not-her-password");
+    for shown in [
+        err.to_string(),
+        format!("{err:?}"),
+        format!("{wrong:?}"),
+        format!("{builder:?}"),
+    ] {
+        assert!(!shown.contains("not-her-password"), "{shown}");
+    }
+    assert!(
+        format!("{wrong:?}").contains("alice"),
+        "the user name is shown"
+    );
 
     // Listings and lookups.
     let mut users = root.auth().users().await.unwrap();
@@ -132,11 +167,89 @@ async fn users_roles_permissions_and_enable_disable() {
 }
 
 #[test]
-fn blocking_face_reaches_the_auth_api() {
+fn blocking_auth_api() {
     let node = Etcd::start().unwrap();
-    let b = rsetcd::v2::blocking::Client::builder()
-        .host(node.client_url())
+    let client = |creds: Option<(&str, &str)>| {
+        let b = rsetcd::v2::blocking::Client::builder().host(node.client_url());
+        match creds {
+            Some((user, password)) => b.basic_auth(user, password),
+            None => b,
+        }
         .build()
+        .unwrap()
+    };
+    let anon = client(None);
+    assert!(!anon.auth().status().unwrap());
+    anon.auth().add_user("root", "rootpw").unwrap();
+    anon.auth().enable().unwrap();
+    let root = client(Some(("root", "rootpw")));
+    assert!(!format!("{root:?}").contains("rootpw"));
+    let role = root
+        .auth()
+        .grant_permissions("ops", Access::Read, ["/ops/*"])
+        .unwrap_err();
+    assert_eq!(http_status(&role), Some(404), "no such role yet: {role}");
+    root.auth().add_role("ops").unwrap();
+    let role = root
+        .auth()
+        .grant_permissions("ops", Access::Read, ["/ops/*"])
         .unwrap();
-    assert!(!b.block_on(b.as_async().auth().status()).unwrap());
+    assert_eq!(role.permissions.kv.read, ["/ops/*"]);
+    assert!(role.permissions.kv.write.is_empty());
+    root.auth()
+        .add_user_with_roles("carol", "carolpw", ["ops"])
+        .unwrap();
+    assert_eq!(root.auth().user("carol").unwrap().role_names(), ["ops"]);
+    root.auth().revoke_roles("carol", ["ops"]).unwrap();
+    root.auth()
+        .revoke_permissions("ops", Access::Read, ["/ops/*"])
+        .unwrap();
+    assert_eq!(
+        root.auth().role("ops").unwrap().permissions.kv.read.len(),
+        0
+    );
+    let err = anon.auth().users().unwrap_err();
+    assert_eq!(http_status(&err), Some(401), "{err}");
+    root.auth().disable().unwrap();
+    assert!(!anon.auth().status().unwrap());
+}
+
+#[tokio::test]
+async fn a_client_certificate_names_the_user() {
+    // etcd takes the CN of a verified client certificate as the user name (alice here).
+    let pki = TestPki::generate().unwrap();
+    let tls = pki.server_tls();
+    let node = tokio::task::spawn_blocking(move || Etcd::builder().tls(tls).start())
+        .await
+        .unwrap()
+        .unwrap();
+    let with_cert = || {
+        Client::builder()
+            .host(node.client_url())
+            .ca_file(&pki.ca)
+            .client_cert_files(&pki.client.cert, &pki.client.key)
+    };
+    let root = with_cert().basic_auth("root", "rootpw").build().unwrap();
+    root.auth().add_user("root", "rootpw").await.unwrap();
+    root.auth().enable().await.unwrap();
+    root.auth().add_role("app").await.unwrap();
+    root.auth()
+        .grant_permissions("app", Access::ReadWrite, ["/app/*"])
+        .await
+        .unwrap();
+    root.auth()
+        .add_user_with_roles("alice", "alicepw", ["app"])
+        .await
+        .unwrap();
+    root.auth()
+        .revoke_permissions("guest", Access::ReadWrite, ["/*"])
+        .await
+        .unwrap();
+
+    let alice = with_cert().build().unwrap();
+    alice.write("/app/k", "by certificate").await.unwrap();
+    let err = alice.write("/other", "x").await.unwrap_err();
+    assert_eq!(err.code(), Some(EtcdCode::Unauthorized), "{err}");
+    // Basic credentials on top of the certificate win.
+    root.write("/other", "root may").await.unwrap();
 }

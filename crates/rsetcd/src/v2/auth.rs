@@ -159,9 +159,23 @@ struct UserChange<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     password: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    roles: Option<&'a [String]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     grant: Option<&'a [String]>,
     #[serde(skip_serializing_if = "Option::is_none")]
     revoke: Option<&'a [String]>,
+}
+
+impl<'a> UserChange<'a> {
+    fn new(user: &'a str) -> Self {
+        UserChange {
+            user,
+            password: None,
+            roles: None,
+            grant: None,
+            revoke: None,
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -260,13 +274,35 @@ impl Auth<'_> {
     }
 
     /// Creates a user. As etcd does it, this is the same request as a password change: for an
-    /// existing user it sets the password.
+    /// existing user it sets the password (use [`add_user_with_roles`](Auth::add_user_with_roles)
+    /// to fail on an existing user instead).
     pub async fn add_user(&self, name: &str, password: &str) -> Result<User> {
         let change = UserChange {
-            user: name,
             password: Some(password),
-            grant: None,
-            revoke: None,
+            ..UserChange::new(name)
+        };
+        self.put_user(name, change).await
+    }
+
+    /// Creates a user with these roles (role names are not checked by etcd). Fails with
+    /// [`Error::Http`] 409 if the user exists. The answer lists the role names only.
+    ///
+    /// [`Error::Http`]: crate::Error::Http
+    pub async fn add_user_with_roles<I, S>(
+        &self,
+        name: &str,
+        password: &str,
+        roles: I,
+    ) -> Result<User>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let roles: Vec<String> = roles.into_iter().map(Into::into).collect();
+        let change = UserChange {
+            password: Some(password),
+            roles: Some(&roles),
+            ..UserChange::new(name)
         };
         self.put_user(name, change).await
     }
@@ -274,10 +310,8 @@ impl Auth<'_> {
     /// Changes a user's password.
     pub async fn change_password(&self, name: &str, password: &str) -> Result<User> {
         let change = UserChange {
-            user: name,
             password: Some(password),
-            grant: None,
-            revoke: None,
+            ..UserChange::new(name)
         };
         self.put_user(name, change).await
     }
@@ -299,10 +333,8 @@ impl Auth<'_> {
     {
         let roles: Vec<String> = roles.into_iter().map(Into::into).collect();
         let change = UserChange {
-            user: name,
-            password: None,
             grant: Some(&roles),
-            revoke: None,
+            ..UserChange::new(name)
         };
         self.put_user(name, change).await
     }
@@ -315,10 +347,8 @@ impl Auth<'_> {
     {
         let roles: Vec<String> = roles.into_iter().map(Into::into).collect();
         let change = UserChange {
-            user: name,
-            password: None,
-            grant: None,
             revoke: Some(&roles),
+            ..UserChange::new(name)
         };
         self.put_user(name, change).await
     }

@@ -10,9 +10,9 @@
 //! # Ok::<(), rsetcd::Error>(())
 //! ```
 //!
-//! Cluster operations (`members`, `health`, …) have blocking twins too; for the rest (the auth
-//! API, say), run the async call with [`Client::block_on`]:
-//! `client.block_on(client.as_async().auth().status())`.
+//! Cluster operations (`members`, `health`, …) and the auth API ([`Client::auth`]) have blocking
+//! twins too; any other async call runs with [`Client::block_on`]:
+//! `client.block_on(client.as_async().self_stats())`.
 //!
 //! The blocking client owns a small tokio runtime (one worker thread) that drives its connections.
 //! Called from a plain thread, a call runs on that runtime and blocks the thread. Called from
@@ -26,6 +26,7 @@ use std::time::Duration;
 
 use tokio::runtime::Runtime;
 
+use super::auth::{Access, Role, User};
 use super::keys;
 use super::response::Response;
 use crate::config::{sealed, ClientBuilder, Config, FromConfig};
@@ -387,4 +388,106 @@ blocking_calls! {
     fn leader_stats() -> super::stats::LeaderStats;
     fn store_stats() -> super::stats::StoreStats;
     fn sync_members() -> Vec<String>;
+}
+
+/// The blocking auth API: `client.auth()`; see [`super::auth`].
+#[derive(Clone, Copy, Debug)]
+pub struct Auth<'a> {
+    inner: super::auth::Auth<'a>,
+    rt: &'a OwnedRuntime,
+}
+
+impl Client {
+    /// The auth API (users, roles, enable / disable), blocking.
+    pub fn auth(&self) -> Auth<'_> {
+        Auth {
+            inner: self.inner.auth(),
+            rt: &self.rt,
+        }
+    }
+}
+
+macro_rules! blocking_auth {
+    ($( fn $name:ident($($arg:ident : $ty:ty),*) -> $out:ty; )*) => {
+        impl Auth<'_> {
+            $(
+                #[doc = concat!("See [`Auth::", stringify!($name), "`](super::auth::Auth::", stringify!($name), ").")]
+                pub fn $name(&self, $($arg: $ty),*) -> Result<$out> {
+                    self.rt.run(self.inner.$name($($arg),*))
+                }
+            )*
+        }
+    };
+}
+
+blocking_auth! {
+    fn status() -> bool;
+    fn enable() -> ();
+    fn disable() -> ();
+    fn users() -> Vec<String>;
+    fn user(name: &str) -> User;
+    fn add_user(name: &str, password: &str) -> User;
+    fn change_password(name: &str, password: &str) -> User;
+    fn delete_user(name: &str) -> ();
+    fn roles() -> Vec<Role>;
+    fn role(name: &str) -> Role;
+    fn add_role(name: &str) -> Role;
+    fn delete_role(name: &str) -> ();
+}
+
+fn names<I: IntoIterator<Item = S>, S: Into<String>>(items: I) -> Vec<String> {
+    items.into_iter().map(Into::into).collect()
+}
+
+impl Auth<'_> {
+    /// See [`Auth::add_user_with_roles`](super::auth::Auth::add_user_with_roles).
+    pub fn add_user_with_roles<I, S>(&self, name: &str, password: &str, roles: I) -> Result<User>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let roles = names(roles);
+        self.rt
+            .run(self.inner.add_user_with_roles(name, password, roles))
+    }
+
+    /// See [`Auth::grant_roles`](super::auth::Auth::grant_roles).
+    pub fn grant_roles<I, S>(&self, name: &str, roles: I) -> Result<User>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.rt.run(self.inner.grant_roles(name, names(roles)))
+    }
+
+    /// See [`Auth::revoke_roles`](super::auth::Auth::revoke_roles).
+    pub fn revoke_roles<I, S>(&self, name: &str, roles: I) -> Result<User>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.rt.run(self.inner.revoke_roles(name, names(roles)))
+    }
+
+    /// See [`Auth::grant_permissions`](super::auth::Auth::grant_permissions).
+    pub fn grant_permissions<I, S>(&self, role: &str, access: Access, patterns: I) -> Result<Role>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let patterns = names(patterns);
+        self.rt
+            .run(self.inner.grant_permissions(role, access, patterns))
+    }
+
+    /// See [`Auth::revoke_permissions`](super::auth::Auth::revoke_permissions).
+    pub fn revoke_permissions<I, S>(&self, role: &str, access: Access, patterns: I) -> Result<Role>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let patterns = names(patterns);
+        self.rt
+            .run(self.inner.revoke_permissions(role, access, patterns))
+    }
 }
