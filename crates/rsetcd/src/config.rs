@@ -87,7 +87,8 @@ enum Spec {
 /// Endpoints can be given as full URLs (`http://10.0.1.10:2379`), `host:port`, bare hosts (which get
 /// [`port`](ClientBuilder::port), default 2379, and [`protocol`](ClientBuilder::protocol), default
 /// `http`) or `(host, port)` pairs. Everything is checked in [`build`](ClientBuilder::build), which
-/// names the first bad value.
+/// names the first bad value. For `https` endpoints see [`crate::tls`] (CA bundle, system roots,
+/// client certificates).
 ///
 /// ```
 /// use std::time::Duration;

@@ -1,10 +1,40 @@
 //! TLS for `https` endpoints: rustls (ring) with a CA bundle, the system roots, a client certificate
 //! for mutual TLS, and — for development only — a switch that turns verification off.
 //!
-//! Verification is always on unless [`ClientBuilder::danger_accept_invalid_certs`] says otherwise.
-//! Without a CA given, `https` endpoints are checked against the system's roots.
+//! ```no_run
+//! let client = rsetcd::v2::Client::builder()
+//!     .endpoints(["https://10.0.1.10:2379", "https://10.0.1.11:2379"])
+//!     .ca_file("/etc/etcd/ca.crt")
+//!     .client_cert_files("/etc/etcd/client.crt", "/etc/etcd/client.key")
+//!     .build()?;
+//! # Ok::<(), rsetcd::Error>(())
+//! ```
+//!
+//! - **Trust.** Server certificates are always verified (chain and host name) unless
+//!   [`ClientBuilder::danger_accept_invalid_certs`] says otherwise, which logs a warning when the
+//!   client is built. The trusted roots are the CAs given ([`ClientBuilder::ca_file`],
+//!   [`ClientBuilder::ca_pem`]); without any, the system's roots. Both together:
+//!   [`ClientBuilder::use_system_roots`]`(true)`.
+//! - **Client certificates** ([`ClientBuilder::client_cert_files`],
+//!   [`ClientBuilder::client_cert_pem`]): a PEM chain and a PEM key in PKCS#8
+//!   (`BEGIN PRIVATE KEY`), PKCS#1 (`BEGIN RSA PRIVATE KEY`) or SEC1 (`BEGIN EC PRIVATE KEY`) form.
+//!   Key bytes never appear in `Debug` output or errors.
+//! - **Files are read when the client is built**: a missing or unparsable file is an
+//!   [`Error::Config`] naming the file, never quoting it.
+//! - **A failed handshake** is an [`Error::Tls`] whose reason says what to fix: an untrusted CA, a
+//!   certificate for another host, an expired certificate, a client certificate the server demands
+//!   but none is configured, or one it does not accept. The request never reached etcd, so it is
+//!   safe to send elsewhere, also when (as with etcd 3.4's TLS 1.3) the server's refusal arrives
+//!   only after the request was on its way.
 //!
 //! [`ClientBuilder::danger_accept_invalid_certs`]: crate::ClientBuilder::danger_accept_invalid_certs
+//! [`ClientBuilder::ca_file`]: crate::ClientBuilder::ca_file
+//! [`ClientBuilder::ca_pem`]: crate::ClientBuilder::ca_pem
+//! [`ClientBuilder::use_system_roots`]: crate::ClientBuilder::use_system_roots
+//! [`ClientBuilder::client_cert_files`]: crate::ClientBuilder::client_cert_files
+//! [`ClientBuilder::client_cert_pem`]: crate::ClientBuilder::client_cert_pem
+//! [`Error::Config`]: crate::Error::Config
+//! [`Error::Tls`]: crate::Error::Tls
 
 use std::fmt;
 use std::path::PathBuf;

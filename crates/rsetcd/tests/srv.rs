@@ -201,3 +201,43 @@ async fn records_pointing_nowhere() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn an_ssl_record_leads_to_mutual_tls() {
+    let pki = rsetcd_testkit::certs::TestPki::generate().unwrap();
+    let tls = pki.server_tls();
+    let node =
+        tokio::task::spawn_blocking(move || rsetcd_testkit::Etcd::builder().tls(tls).start())
+            .await
+            .unwrap()
+            .unwrap();
+    let port: u16 = node
+        .client_url()
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let mut zone = Zone::new();
+    zone.insert(
+        "_etcd-client-ssl._tcp.secure.test.".into(),
+        vec![(0, 0, port, "localhost.".into())],
+    );
+    let server = dns_server(zone);
+    let c = Client::builder()
+        .srv_domain("secure.test")
+        .srv_name_server(server)
+        .ca_file(&pki.ca)
+        .client_cert_files(&pki.client.cert, &pki.client.key)
+        .discover()
+        .await
+        .unwrap()
+        .build()
+        .unwrap();
+    assert_eq!(c.endpoints(), [format!("https://localhost:{port}")]);
+    c.write("/srv-tls", "found over TLS").await.unwrap();
+    assert_eq!(
+        c.read("/srv-tls").await.unwrap().value(),
+        Some("found over TLS")
+    );
+}

@@ -352,6 +352,38 @@ fn unusable_files_are_refused_at_build_time_without_their_content() {
         "{err}"
     );
 
+    // Broken base64 inside a PEM frame; a key that is not the certificate's; a "certificate"
+    // file that holds a key.
+    let garbled = dir.path().join("garbled.key");
+    std::fs::write(
+        &garbled,
+        "-----BEGIN PRIVATE KEY-----\nSECRET-KEY-MATERIAL!!\n-----END PRIVATE KEY-----\n",
+    )
+    .unwrap();
+    let cases = [
+        (&pki.client.cert, &garbled, "garbled.key"),
+        (
+            &pki.client.cert,
+            &pki.other_client.key,
+            "do not fit together",
+        ),
+        (&pki.client.key, &pki.client.key, "no certificate found in"),
+    ];
+    for (cert, key, expected) in cases {
+        let err = Client::builder()
+            .host("https://h:1")
+            .ca_file(&pki.ca)
+            .client_cert_files(cert, key)
+            .build()
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(matches!(err, Error::Config(_)), "{text}");
+        assert!(
+            text.contains(expected) && !text.contains("SECRET") && !text.contains("MII"),
+            "{text}"
+        );
+    }
+
     let key = std::fs::read(&pki.client.key).unwrap();
     let builder = Client::builder()
         .host("https://h:1")
