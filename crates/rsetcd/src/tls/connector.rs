@@ -12,7 +12,8 @@
 //!   unsent with a bare "connection was not ready"; the alert is kept in the connection's
 //!   [`Refusal`] (attached to hyper's connection info) for [`refusal`] to find;
 //! - writing the request hits the reset that follows the alert: the alert is still waiting in the
-//!   socket, so the stream reads it and reports it instead of the reset.
+//!   socket, so the stream waits until the socket is readable, reads it and reports it instead of
+//!   the reset.
 
 use std::io;
 use std::pin::Pin;
@@ -61,6 +62,7 @@ impl Service<Uri> for Connector {
             Ok(Stream {
                 inner: connecting.await?,
                 refusal: Refusal::default(),
+                write_error: None,
             })
         })
     }
@@ -90,27 +92,48 @@ pub(crate) fn refusal(connected: &Connected) -> Option<rustls::Error> {
 pub(crate) struct Stream {
     inner: MaybeHttpsStream<TokioIo<TcpStream>>,
     refusal: Refusal,
+    /// A failed write, reported once the socket has told whether a TLS alert came first.
+    write_error: Option<io::Error>,
 }
 
 impl Stream {
-    /// A write failed: if the server refused the handshake, its alert arrived before the reset and
-    /// can still be read; report the alert, the cause, rather than the reset.
-    fn write_failed(&mut self, cx: &mut Context<'_>, err: io::Error) -> io::Error {
-        self.refusal.note(&err);
-        if self.refusal.0.get().is_some() {
-            return err;
-        }
-        let MaybeHttpsStream::Https(tls) = &mut self.inner else {
-            return err;
+    /// A write failed with `err` (or failed earlier, `err` is `None`, and we are waiting). If the
+    /// server refused the handshake, its alert arrived before the reset and is still in the
+    /// socket: wait until the socket is readable (at the latest when the reset has been seen) and
+    /// report the alert, the cause, rather than the reset.
+    fn poll_write_failure(
+        &mut self,
+        cx: &mut Context<'_>,
+        err: Option<io::Error>,
+    ) -> Poll<io::Error> {
+        let Some(err) = err.or_else(|| self.write_error.take()) else {
+            return Poll::Ready(io::Error::other("write after a failed write"));
         };
+        self.refusal.note(&err);
+        let reset = matches!(
+            err.kind(),
+            io::ErrorKind::BrokenPipe
+                | io::ErrorKind::ConnectionReset
+                | io::ErrorKind::ConnectionAborted
+        );
+        let MaybeHttpsStream::Https(tls) = &mut self.inner else {
+            return Poll::Ready(err);
+        };
+        if !reset || self.refusal.0.get().is_some() {
+            return Poll::Ready(err);
+        }
         let mut scratch = [0u8; 256];
         let mut buf = ReadBuf::new(&mut scratch);
         match Pin::new(tls).poll_read(cx, buf.unfilled()) {
+            Poll::Pending => {
+                self.write_error = Some(err);
+                Poll::Pending
+            }
             Poll::Ready(Err(read_err)) if super::find_rustls(&read_err).is_some() => {
                 self.refusal.note(&read_err);
-                read_err
+                Poll::Ready(read_err)
             }
-            _ => err,
+            Poll::Ready(_) => Poll::Ready(err),
         }
     }
 }
@@ -133,17 +156,27 @@ impl rt::Read for Stream {
     }
 }
 
+/// Runs one write operation of the inner stream, or goes on waiting for a failed one's cause.
+macro_rules! write_op {
+    ($self:ident, $cx:ident, $op:ident($($arg:expr),*)) => {{
+        let this = $self.get_mut();
+        if this.write_error.is_some() {
+            return this.poll_write_failure($cx, None).map(Err);
+        }
+        match ready!(Pin::new(&mut this.inner).$op($cx, $($arg),*)) {
+            Err(e) => this.poll_write_failure($cx, Some(e)).map(Err),
+            ok => Poll::Ready(ok),
+        }
+    }};
+}
+
 impl rt::Write for Stream {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
-        match ready!(Pin::new(&mut this.inner).poll_write(cx, buf)) {
-            Err(e) => Poll::Ready(Err(this.write_failed(cx, e))),
-            ok => Poll::Ready(ok),
-        }
+        write_op!(self, cx, poll_write(buf))
     }
 
     fn poll_write_vectored(
@@ -151,11 +184,7 @@ impl rt::Write for Stream {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
-        match ready!(Pin::new(&mut this.inner).poll_write_vectored(cx, bufs)) {
-            Err(e) => Poll::Ready(Err(this.write_failed(cx, e))),
-            ok => Poll::Ready(ok),
-        }
+        write_op!(self, cx, poll_write_vectored(bufs))
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -163,11 +192,7 @@ impl rt::Write for Stream {
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        match ready!(Pin::new(&mut this.inner).poll_flush(cx)) {
-            Err(e) => Poll::Ready(Err(this.write_failed(cx, e))),
-            ok => Poll::Ready(ok),
-        }
+        write_op!(self, cx, poll_flush())
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
