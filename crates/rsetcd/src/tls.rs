@@ -177,23 +177,41 @@ fn certificates(pem: &Pem) -> Result<Vec<CertificateDer<'static>>> {
 
 /// Turns a TLS failure found in an error's source chain into a message a user can act on.
 pub(crate) fn explain(err: &(dyn std::error::Error + 'static)) -> Option<String> {
-    explain_for(err, None)
+    find_in_chain(err).map(|tls| describe(tls, None))
 }
 
-/// [`explain`], for a client that does (`Some(true)`) or does not (`Some(false)`) present a client
-/// certificate: a refused handshake then says which of the two it is about.
-pub(crate) fn explain_for(
-    err: &(dyn std::error::Error + 'static),
-    has_client_cert: Option<bool>,
-) -> Option<String> {
+/// The first rustls error in an error's source chain.
+pub(crate) fn find_in_chain<'a>(
+    err: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a rustls::Error> {
     let mut next = Some(err);
     while let Some(e) = next {
         if let Some(tls) = find_rustls(e) {
-            return Some(describe(tls, has_client_cert));
+            return Some(tls);
         }
         next = e.source();
     }
     None
+}
+
+/// Whether the server refused the handshake over certificates: the alerts a server sends when it
+/// judges the client's certificate (or finds none), which it never sends once it has accepted it.
+pub(crate) fn is_refusal(e: &rustls::Error) -> bool {
+    use rustls::AlertDescription as A;
+    matches!(
+        e,
+        rustls::Error::AlertReceived(
+            A::CertificateRequired
+                | A::BadCertificate
+                | A::UnknownCA
+                | A::HandshakeFailure
+                | A::CertificateUnknown
+                | A::CertificateExpired
+                | A::CertificateRevoked
+                | A::UnsupportedCertificate
+                | A::AccessDenied
+        )
+    )
 }
 
 /// A rustls error in `e` itself or wrapped in (possibly nested) `io::Error`s, whose `source()`
@@ -210,7 +228,7 @@ pub(crate) fn find_rustls<'a>(
 
 /// What a rustls error means for the user.
 pub(crate) fn describe(e: &rustls::Error, has_client_cert: Option<bool>) -> String {
-    use rustls::{AlertDescription as A, CertificateError as C, Error as E};
+    use rustls::{CertificateError as C, Error as E};
     match e {
         E::InvalidCertificate(C::UnknownIssuer) => {
             "the server's certificate is not signed by a trusted CA (give the cluster's CA with ca_file)"
@@ -225,17 +243,7 @@ pub(crate) fn describe(e: &rustls::Error, has_client_cert: Option<bool>) -> Stri
         E::InvalidCertificate(C::NotValidYet | C::NotValidYetContext { .. }) => {
             format!("the server's certificate is not valid yet ({e})")
         }
-        E::AlertReceived(
-            alert @ (A::CertificateRequired
-            | A::BadCertificate
-            | A::UnknownCA
-            | A::HandshakeFailure
-            | A::CertificateUnknown
-            | A::CertificateExpired
-            | A::CertificateRevoked
-            | A::UnsupportedCertificate
-            | A::AccessDenied),
-        ) => match has_client_cert {
+        E::AlertReceived(alert) if is_refusal(e) => match has_client_cert {
             Some(false) => format!(
                 "the server refused the TLS handshake ({alert:?}): the server may require a client \
                  certificate, and none is configured (client_cert_files)"

@@ -68,19 +68,21 @@ impl Service<Uri> for Connector {
     }
 }
 
-/// The TLS error that ended a connection, if one did (shared with hyper's connection info).
+/// The server's refusal of the handshake that ended a connection, if one did (shared with hyper's
+/// connection info).
 #[derive(Clone, Default)]
 pub(crate) struct Refusal(Arc<OnceLock<rustls::Error>>);
 
 impl Refusal {
+    /// Keeps `err` if it is the server refusing the handshake.
     fn note(&self, err: &io::Error) {
-        if let Some(tls) = super::find_rustls(err) {
+        if let Some(tls) = super::find_rustls(err).filter(|tls| super::is_refusal(tls)) {
             let _ = self.0.set(tls.clone());
         }
     }
 }
 
-/// The TLS error that ended the connection a failed request was meant for, from hyper's
+/// The handshake refusal that ended the connection a failed request was meant for, from hyper's
 /// connection info.
 pub(crate) fn refusal(connected: &Connected) -> Option<rustls::Error> {
     let mut extensions = hyper::http::Extensions::new();
@@ -129,7 +131,9 @@ impl Stream {
                 self.write_error = Some(err);
                 Poll::Pending
             }
-            Poll::Ready(Err(read_err)) if super::find_rustls(&read_err).is_some() => {
+            Poll::Ready(Err(read_err))
+                if super::find_rustls(&read_err).is_some_and(super::is_refusal) =>
+            {
                 self.refusal.note(&read_err);
                 Poll::Ready(read_err)
             }

@@ -441,21 +441,24 @@ async fn with_timeout<F: Future>(
 }
 
 impl Transport {
-    /// Sorts a failed exchange: a TLS refusal, a request that provably never left (connect
-    /// failures; hyper handing the request back unsent), or a failure after it may have been sent.
+    /// Sorts a failed exchange: a TLS failure in the handshake (also a refusal that arrives after
+    /// the client's first bytes, as with a missing client certificate under TLS 1.3), a request
+    /// that provably never left (connect failures; hyper handing the request back unsent), or a
+    /// failure after it may have been sent (a TLS error on a connection etcd had accepted is one).
     fn classify(&self, endpoint: &Endpoint, err: hyper_util::client::legacy::Error) -> Error {
         let endpoint = endpoint.url().to_string();
         let has_client_cert = Some(self.config.tls.identity.is_some());
-        let refused = crate::tls::explain_for(&err, has_client_cert).or_else(|| {
-            let tls = crate::tls::refusal(err.connect_info()?)?;
-            Some(crate::tls::describe(&tls, has_client_cert))
-        });
-        if let Some(reason) = refused {
-            // A refused handshake (also one refused only after the client sent its first bytes, as
-            // with a missing client certificate under TLS 1.3) never reached etcd.
+        let unsent = err.is_connect() || never_sent(&err);
+        let refused = match crate::tls::find_in_chain(&err) {
+            Some(tls) if unsent || crate::tls::is_refusal(tls) => Some(tls.clone()),
+            Some(_) => None,
+            None => err.connect_info().and_then(crate::tls::refusal),
+        };
+        if let Some(tls) = refused {
+            let reason = crate::tls::describe(&tls, has_client_cert);
             return Error::Tls { endpoint, reason };
         }
-        if err.is_connect() || never_sent(&err) {
+        if unsent {
             Error::Connect {
                 endpoint,
                 source: Box::new(err) as BoxError,
