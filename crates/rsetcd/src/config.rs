@@ -113,6 +113,26 @@ pub struct ClientBuilder<C> {
     _client: PhantomData<fn() -> C>,
 }
 
+// By hand: a derive would ask for `C: Clone`.
+impl<C> Clone for ClientBuilder<C> {
+    fn clone(&self) -> Self {
+        ClientBuilder {
+            specs: self.specs.clone(),
+            port: self.port,
+            protocol: self.protocol.clone(),
+            api_prefix: self.api_prefix.clone(),
+            allow_reconnect: self.allow_reconnect,
+            connect_timeout: self.connect_timeout,
+            request_timeout: self.request_timeout,
+            credentials: self.credentials.clone(),
+            sync_interval: self.sync_interval,
+            srv: self.srv.clone(),
+            tls: self.tls.clone(),
+            _client: PhantomData,
+        }
+    }
+}
+
 impl<C> fmt::Debug for ClientBuilder<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientBuilder")

@@ -71,6 +71,7 @@ pub mod config;
 pub mod discovery;
 pub mod endpoints;
 mod error;
+mod net;
 pub mod tls;
 pub mod v2;
 pub mod v3;

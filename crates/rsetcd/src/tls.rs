@@ -48,10 +48,6 @@ use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme
 
 use crate::error::{Error, Result};
 
-mod connector;
-
-pub(crate) use connector::{refusal, Connector};
-
 /// PEM data, from a file or from memory. Key material is never shown by `Debug`.
 #[derive(Clone)]
 pub(crate) enum Pem {

@@ -23,7 +23,7 @@
 
 use std::fmt;
 
-use hyper::Method;
+use super::transport::Method;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::client::Client;
@@ -217,12 +217,12 @@ fn permissions(access: Access, patterns: Vec<String>) -> Permissions {
 
 impl Auth<'_> {
     async fn get<T: serde::de::DeserializeOwned>(&self, rest: &str) -> Result<T> {
-        let req = Request::new(Method::GET, self.client.api_path(rest), Retry::Read);
+        let req = Request::new(Method::Get, self.client.api_path(rest), Retry::Read);
         json_answer(self.client.transport().send(&req).await?)
     }
 
     async fn put<T: serde::de::DeserializeOwned>(&self, rest: &str, body: Body) -> Result<T> {
-        let req = Request::new(Method::PUT, self.client.api_path(rest), Retry::Write).body(body);
+        let req = Request::new(Method::Put, self.client.api_path(rest), Retry::Write).body(body);
         json_answer(self.client.transport().send(&req).await?)
     }
 
@@ -238,12 +238,12 @@ impl Auth<'_> {
 
     /// Enables auth (needs a root user: etcd answers 409 otherwise).
     pub async fn enable(&self) -> Result<()> {
-        self.bodyless(Method::PUT, "auth/enable").await
+        self.bodyless(Method::Put, "auth/enable").await
     }
 
     /// Disables auth (as root).
     pub async fn disable(&self) -> Result<()> {
-        self.bodyless(Method::DELETE, "auth/enable").await
+        self.bodyless(Method::Delete, "auth/enable").await
     }
 
     /// The names of all users.
@@ -319,7 +319,7 @@ impl Auth<'_> {
     /// Deletes a user.
     pub async fn delete_user(&self, name: &str) -> Result<()> {
         self.bodyless(
-            Method::DELETE,
+            Method::Delete,
             &format!("auth/users/{}", name_segment("user", name)?),
         )
         .await
@@ -378,7 +378,7 @@ impl Auth<'_> {
     /// Deletes a role.
     pub async fn delete_role(&self, name: &str) -> Result<()> {
         self.bodyless(
-            Method::DELETE,
+            Method::Delete,
             &format!("auth/roles/{}", name_segment("role", name)?),
         )
         .await

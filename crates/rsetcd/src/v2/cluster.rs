@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use hyper::Method;
+use super::transport::Method;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::client::Client;
@@ -103,7 +103,7 @@ struct Health {
 impl Client {
     /// Lists the cluster's members.
     pub async fn members(&self) -> Result<Vec<Member>> {
-        let req = Request::new(Method::GET, self.api_path("members"), Retry::Read);
+        let req = Request::new(Method::Get, self.api_path("members"), Retry::Read);
         let members: Members = json_answer(self.transport().send(&req).await?)?;
         Ok(members.members)
     }
@@ -120,7 +120,7 @@ impl Client {
         S: Into<String>,
     {
         let body = peer_urls_body(peer_urls)?;
-        let req = Request::new(Method::POST, self.api_path("members"), Retry::Write).body(body);
+        let req = Request::new(Method::Post, self.api_path("members"), Retry::Write).body(body);
         json_answer(self.transport().send(&req).await?)
     }
 
@@ -132,27 +132,27 @@ impl Client {
     {
         let body = peer_urls_body(peer_urls)?;
         let path = self.api_path(&format!("members/{id}"));
-        let req = Request::new(Method::PUT, path, Retry::Write).body(body);
+        let req = Request::new(Method::Put, path, Retry::Write).body(body);
         empty_answer(self.transport().send(&req).await?)
     }
 
     /// Removes a member from the cluster (its etcd process stops serving).
     pub async fn remove_member(&self, id: MemberId) -> Result<()> {
         let path = self.api_path(&format!("members/{id}"));
-        let req = Request::new(Method::DELETE, path, Retry::Write);
+        let req = Request::new(Method::Delete, path, Retry::Write);
         empty_answer(self.transport().send(&req).await?)
     }
 
     /// The current leader (503 "During election" without quorum arrives as [`Error::Http`]).
     pub async fn leader(&self) -> Result<Member> {
-        let req = Request::new(Method::GET, self.api_path("members/leader"), Retry::Read);
+        let req = Request::new(Method::Get, self.api_path("members/leader"), Retry::Read);
         json_answer(self.transport().send(&req).await?)
     }
 
     /// Whether the endpoint answering is healthy: `Ok(false)` when it answers `{"health":"false"}`
     /// (no quorum); an error when no endpoint answers in time.
     pub async fn health(&self) -> Result<bool> {
-        let req = Request::new(Method::GET, "/health".into(), Retry::Probe);
+        let req = Request::new(Method::Get, "/health".into(), Retry::Probe);
         let raw = self.transport().send(&req).await?;
         if raw.status == 503 {
             return Ok(false);
@@ -163,7 +163,7 @@ impl Client {
 
     /// The server and cluster versions.
     pub async fn version(&self) -> Result<Version> {
-        let req = Request::new(Method::GET, "/version".into(), Retry::Read);
+        let req = Request::new(Method::Get, "/version".into(), Retry::Read);
         json_answer(self.transport().send(&req).await?)
     }
 
@@ -179,20 +179,20 @@ impl Client {
 
     /// Statistics of the member answering.
     pub async fn self_stats(&self) -> Result<SelfStats> {
-        let req = Request::new(Method::GET, self.api_path("stats/self"), Retry::Read);
+        let req = Request::new(Method::Get, self.api_path("stats/self"), Retry::Read);
         json_answer(self.transport().send(&req).await?)
     }
 
     /// The leader's view of its followers. A follower answers 403 "not current leader", which
     /// arrives as [`Error::Http`] with status 403.
     pub async fn leader_stats(&self) -> Result<LeaderStats> {
-        let req = Request::new(Method::GET, self.api_path("stats/leader"), Retry::Read);
+        let req = Request::new(Method::Get, self.api_path("stats/leader"), Retry::Read);
         json_answer(self.transport().send(&req).await?)
     }
 
     /// The store's operation counters on the member answering.
     pub async fn store_stats(&self) -> Result<StoreStats> {
-        let req = Request::new(Method::GET, self.api_path("stats/store"), Retry::Read);
+        let req = Request::new(Method::Get, self.api_path("stats/store"), Retry::Read);
         json_answer(self.transport().send(&req).await?)
     }
 

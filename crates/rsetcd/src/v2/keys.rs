@@ -16,8 +16,8 @@ use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 use std::time::Duration;
 
+use super::transport::Method;
 use bytes::Bytes;
-use hyper::Method;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 use super::client::Client;
@@ -217,9 +217,9 @@ impl<'a> Write<'a> {
             form.append_pair("refresh", "true");
         }
         let method = if self.in_order {
-            Method::POST
+            Method::Post
         } else {
-            Method::PUT
+            Method::Put
         };
         Ok(
             Request::new(method, path, Retry::for_write(self.retry_unknown))
@@ -338,7 +338,7 @@ impl<'a> Read<'a> {
             (None, true) => Timeout::Never,
             (None, false) => Timeout::Default,
         };
-        Ok(Request::new(Method::GET, path, Retry::Read).timeout(timeout))
+        Ok(Request::new(Method::Get, path, Retry::Read).timeout(timeout))
     }
 
     /// Sends the read.
@@ -465,7 +465,7 @@ impl<'a> Delete<'a> {
             path.push_str(&query);
         }
         Ok(
-            Request::new(Method::DELETE, path, Retry::for_write(self.retry_unknown))
+            Request::new(Method::Delete, path, Retry::for_write(self.retry_unknown))
                 .timeout(self.timeout.map_or(Timeout::Default, Timeout::After)),
         )
     }

@@ -7,11 +7,13 @@ pub mod auth;
 pub mod blocking;
 mod client;
 mod cluster;
+mod conn;
 pub mod keys;
 mod response;
 pub mod stats;
 mod transport;
 pub mod watch;
+mod wire;
 
 pub use client::Client;
 pub use cluster::{Member, MemberId, Version};

@@ -3,7 +3,6 @@
 use std::fmt;
 use std::time::SystemTime;
 
-use hyper::header::{HeaderMap, HeaderName};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -189,16 +188,6 @@ pub(crate) fn null_as_empty<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
 }
 
-/// `X-Etcd-Index`.
-pub(crate) const ETCD_INDEX: HeaderName = HeaderName::from_static("x-etcd-index");
-const RAFT_INDEX: HeaderName = HeaderName::from_static("x-raft-index");
-const RAFT_TERM: HeaderName = HeaderName::from_static("x-raft-term");
-const CLUSTER_ID: HeaderName = HeaderName::from_static("x-etcd-cluster-id");
-
-pub(crate) fn header_u64(headers: &HeaderMap, name: &HeaderName) -> Option<u64> {
-    headers.get(name)?.to_str().ok()?.trim().parse().ok()
-}
-
 /// The JSON body of a key error.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -249,14 +238,10 @@ pub(crate) fn error_from(status: u16, endpoint: &str, body: &[u8]) -> Error {
 /// A key answer: success bodies become a [`Response`] with the header indexes, failures an [`Error`].
 pub(crate) fn keys(raw: Raw) -> Result<Response> {
     let mut response: Response = json(raw_ok(&raw)?, &raw)?;
-    response.etcd_index = header_u64(&raw.headers, &ETCD_INDEX).unwrap_or(0);
-    response.raft_index = header_u64(&raw.headers, &RAFT_INDEX);
-    response.raft_term = header_u64(&raw.headers, &RAFT_TERM);
-    response.cluster_id = raw
-        .headers
-        .get(&CLUSTER_ID)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
+    response.etcd_index = raw.headers.etcd_index.unwrap_or(0);
+    response.raft_index = raw.headers.raft_index;
+    response.raft_term = raw.headers.raft_term;
+    response.cluster_id = raw.headers.cluster_id;
     Ok(response)
 }
 

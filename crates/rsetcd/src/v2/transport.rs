@@ -11,17 +11,17 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
-use hyper::header::{HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_TYPE};
-use hyper::{Method, Uri};
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client as HyperClient;
-use hyper_util::rt::TokioExecutor;
 
+use super::conn::{Body as AnswerBody, Conn, Failure, Pool};
+pub(crate) use super::wire::Method;
+use super::wire::{self, Headers};
 use crate::config::Config;
 use crate::endpoints::{Endpoint, EndpointSet, Scheme};
-use crate::error::{BoxError, Error, Result};
+use crate::error::{Error, Result};
+use crate::net::{self, Target};
+
+/// How long an idle connection is kept (etcd closes idle ones after 5 minutes).
+const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// What may be re-sent to another endpoint after the request reached a server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,7 +140,7 @@ impl Request {
 #[derive(Debug)]
 pub(crate) struct Raw {
     pub(crate) status: u16,
-    pub(crate) headers: HeaderMap,
+    pub(crate) headers: Headers,
     pub(crate) body: Bytes,
     pub(crate) endpoint: Arc<str>,
 }
@@ -149,19 +149,19 @@ pub(crate) struct Raw {
 #[derive(Debug)]
 pub(crate) struct Opened {
     pub(crate) status: u16,
-    pub(crate) headers: HeaderMap,
-    pub(crate) body: Incoming,
+    pub(crate) headers: Headers,
+    pub(crate) body: AnswerBody,
     pub(crate) endpoint: Arc<str>,
 }
 
-type Http = HyperClient<crate::tls::Connector, Full<Bytes>>;
-
 /// The HTTP side of a client: the connection pool, the endpoints and the rules.
 pub(crate) struct Transport {
-    http: Http,
+    pool: Pool,
+    tls: Arc<rustls::ClientConfig>,
     pub(crate) endpoints: EndpointSet,
     pub(crate) config: Config,
-    authorization: Option<HeaderValue>,
+    /// The `Authorization` header's value (never printed).
+    authorization: Option<String>,
 }
 
 impl std::fmt::Debug for Transport {
@@ -175,15 +175,11 @@ impl std::fmt::Debug for Transport {
 
 impl Transport {
     pub(crate) fn new(config: Config) -> Result<Transport> {
-        let mut http = HttpConnector::new();
-        http.enforce_http(false);
-        http.set_nodelay(true);
-        http.set_connect_timeout(Some(config.connect_timeout));
         // HTTP/1.1 also over TLS: each long poll (watch) holds its own connection, so thousands of
         // watches never queue behind an HTTP/2 server's concurrent-stream limit.
         let uses_tls = config.endpoints.iter().any(|e| e.scheme() == Scheme::Https)
             || config.sync_interval.is_some();
-        let tls = if uses_tls || !config.tls.cas.is_empty() || config.tls.identity.is_some() {
+        let mut tls = if uses_tls || !config.tls.cas.is_empty() || config.tls.identity.is_some() {
             config.tls.client_config()?
         } else {
             crate::tls::TlsOptions {
@@ -192,20 +188,15 @@ impl Transport {
             }
             .client_config()?
         };
-        let connector = crate::tls::Connector::new(http, tls);
-        let http = HyperClient::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(60))
-            .build(connector);
+        tls.alpn_protocols = vec![b"http/1.1".to_vec()];
         let authorization = config.credentials.as_ref().map(|c| {
             let token = base64::engine::general_purpose::STANDARD
                 .encode(format!("{}:{}", c.username, c.password));
-            let mut value = HeaderValue::from_str(&format!("Basic {token}"))
-                .unwrap_or_else(|_| HeaderValue::from_static(""));
-            value.set_sensitive(true);
-            value
+            format!("Basic {token}")
         });
         Ok(Transport {
-            http,
+            pool: Pool::new(IDLE_TIMEOUT),
+            tls: Arc::new(tls),
             endpoints: EndpointSet::new(config.endpoints.clone()),
             config,
             authorization,
@@ -217,16 +208,22 @@ impl Transport {
     pub(crate) async fn send(&self, req: &Request) -> Result<Raw> {
         self.failover(req, |endpoint| async move {
             let exchange = async {
-                let opened = self.exchange(&endpoint, req).await?;
-                let body = opened.body.collect().await.map_err(|e| Error::Transport {
-                    endpoint: endpoint.url().into(),
-                    source: e.into(),
-                })?;
+                let (head, mut conn) = self.exchange(&endpoint, req).await?;
+                let body = conn
+                    .read_body(head.framing)
+                    .await
+                    .map_err(|e| Error::Transport {
+                        endpoint: endpoint.url().into(),
+                        source: e.into(),
+                    })?;
+                if head.keep_alive {
+                    self.pool.put(endpoint.url(), conn);
+                }
                 Ok(Raw {
-                    status: opened.status,
-                    headers: opened.headers,
-                    body: body.to_bytes(),
-                    endpoint: opened.endpoint,
+                    status: head.status,
+                    headers: head.headers,
+                    body,
+                    endpoint: endpoint.url().into(),
                 })
             };
             with_timeout(self.limit(req.timeout), &endpoint, exchange).await?
@@ -238,12 +235,17 @@ impl Transport {
     /// the body is the caller's to read, with its own timeout.
     pub(crate) async fn open(&self, req: &Request) -> Result<Opened> {
         self.failover(req, |endpoint| async move {
-            with_timeout(
-                self.limit(req.timeout),
-                &endpoint,
-                self.exchange(&endpoint, req),
-            )
-            .await?
+            let opening = async {
+                let (head, conn) = self.exchange(&endpoint, req).await?;
+                let url: Arc<str> = endpoint.url().into();
+                Ok(Opened {
+                    status: head.status,
+                    body: AnswerBody::new(conn, &head, self.pool.clone(), url.clone()),
+                    headers: head.headers,
+                    endpoint: url,
+                })
+            };
+            with_timeout(self.limit(req.timeout), &endpoint, opening).await?
         })
         .await
     }
@@ -322,54 +324,82 @@ impl Transport {
         Err(Error::NoMoreHosts { failures })
     }
 
-    /// One attempt on one endpoint, up to the response head (the caller applies the timeout).
-    async fn exchange(&self, endpoint: &Endpoint, req: &Request) -> Result<Opened> {
-        let mut url = String::with_capacity(endpoint.url().len() + req.path_and_query.len());
-        url.push_str(endpoint.url());
-        url.push_str(&req.path_and_query);
-        // From the String itself: no second copy of the URL.
-        let uri = Uri::try_from(url).map_err(|e| {
-            Error::InvalidArgument(format!(
-                "cannot build a URL for {:?}: {e}",
-                req.path_and_query
-            ))
-        })?;
-        let (body, content_type) = match &req.body {
-            Body::Empty => (Bytes::new(), None),
-            Body::Form(b) => (
-                b.clone(),
-                Some(HeaderValue::from_static(
-                    "application/x-www-form-urlencoded",
-                )),
-            ),
-            Body::Json(b) => (
-                b.clone(),
-                Some(HeaderValue::from_static("application/json")),
-            ),
+    /// One attempt on one endpoint, up to the response head (the caller applies the timeout). A
+    /// pooled connection that fails before any answer came is replaced by a new one, once, when
+    /// that is safe (the request was not sent, or may be sent again).
+    async fn exchange(&self, endpoint: &Endpoint, req: &Request) -> Result<(wire::Head, Conn)> {
+        let url = endpoint.url();
+        let host = url
+            .split_once("://")
+            .map_or(url, |(_, authority)| authority);
+        let (content_type, body): (Option<&str>, &[u8]) = match &req.body {
+            Body::Empty => (None, b""),
+            Body::Form(b) => (Some("application/x-www-form-urlencoded"), b),
+            Body::Json(b) => (Some("application/json"), b),
         };
-        let mut request = hyper::Request::new(Full::new(body));
-        *request.method_mut() = req.method.clone();
-        *request.uri_mut() = uri;
-        if let Some(ct) = content_type {
-            request.headers_mut().insert(CONTENT_TYPE, ct);
+        let mut pooled = self.pool.take(url);
+        loop {
+            let reused = pooled.is_some();
+            let mut conn = match pooled.take() {
+                Some(conn) => conn,
+                None => self.connect(endpoint).await?,
+            };
+            conn.out.clear();
+            wire::encode_request(
+                &mut conn.out,
+                req.method,
+                host,
+                &req.path_and_query,
+                content_type,
+                self.authorization.as_deref(),
+                body,
+            );
+            match conn.exchange().await {
+                Ok(head) => return Ok((head, conn)),
+                Err(Failure::Sent {
+                    answered: false, ..
+                }) if reused && req.retry != Retry::Write => continue,
+                Err(Failure::Unsent(_)) if reused => continue,
+                Err(failure) => return Err(self.classify(endpoint, failure)),
+            }
         }
-        if let Some(auth) = &self.authorization {
-            request.headers_mut().insert(AUTHORIZATION, auth.clone());
-        }
-        let response = with_timeout(
-            self.limit(req.timeout),
+    }
+
+    async fn connect(&self, endpoint: &Endpoint) -> Result<Conn> {
+        let target = Target::of(endpoint)?;
+        let stream = net::connect(
             endpoint,
-            self.http.request(request),
+            &target,
+            Some(&self.tls),
+            self.config.connect_timeout,
         )
-        .await?
-        .map_err(|e| self.classify(endpoint, e))?;
-        let (parts, body) = response.into_parts();
-        Ok(Opened {
-            status: parts.status.as_u16(),
-            headers: parts.headers,
-            body,
-            endpoint: endpoint.url().into(),
-        })
+        .await?;
+        Ok(Conn::new(stream))
+    }
+
+    /// Sorts a failed exchange: a TLS refusal (under TLS 1.3 it arrives after the handshake, with
+    /// the first answer or as the reset a write meets), a request that never left in full (safe
+    /// to send elsewhere), or a failure after it was sent (its outcome unknown).
+    fn classify(&self, endpoint: &Endpoint, failure: Failure) -> Error {
+        let endpoint = endpoint.url().to_string();
+        let (Failure::Unsent(err) | Failure::Sent { error: err, .. }) = &failure;
+        if let Some(tls) = crate::tls::find_rustls(err).filter(|t| crate::tls::is_refusal(t)) {
+            let has_client_cert = Some(self.config.tls.identity.is_some());
+            return Error::Tls {
+                endpoint,
+                reason: crate::tls::describe(tls, has_client_cert),
+            };
+        }
+        match failure {
+            Failure::Unsent(err) => Error::Connect {
+                endpoint,
+                source: Box::new(err),
+            },
+            Failure::Sent { error, .. } => Error::Transport {
+                endpoint,
+                source: Box::new(error),
+            },
+        }
     }
 }
 
@@ -438,45 +468,4 @@ async fn with_timeout<F: Future>(
                 after: limit,
             }),
     }
-}
-
-impl Transport {
-    /// Sorts a failed exchange: a TLS failure in the handshake (also a refusal that arrives after
-    /// the client's first bytes, as with a missing client certificate under TLS 1.3), a request
-    /// that provably never left (connect failures; hyper handing the request back unsent), or a
-    /// failure after it may have been sent (a TLS error on a connection etcd had accepted is one).
-    fn classify(&self, endpoint: &Endpoint, err: hyper_util::client::legacy::Error) -> Error {
-        let endpoint = endpoint.url().to_string();
-        let has_client_cert = Some(self.config.tls.identity.is_some());
-        let unsent = err.is_connect() || never_sent(&err);
-        let refused = match crate::tls::find_in_chain(&err) {
-            Some(tls) if unsent || crate::tls::is_refusal(tls) => Some(tls.clone()),
-            Some(_) => None,
-            None => err.connect_info().and_then(crate::tls::refusal),
-        };
-        if let Some(tls) = refused {
-            let reason = crate::tls::describe(&tls, has_client_cert);
-            return Error::Tls { endpoint, reason };
-        }
-        if unsent {
-            Error::Connect {
-                endpoint,
-                source: Box::new(err) as BoxError,
-            }
-        } else {
-            Error::Transport {
-                endpoint,
-                source: Box::new(err),
-            }
-        }
-    }
-}
-
-/// hyper hands a request back unsent, as a canceled error, when its connection closed before the
-/// request was written (e.g. a fresh connection the server dropped at once).
-fn never_sent(err: &hyper_util::client::legacy::Error) -> bool {
-    use std::error::Error as _;
-    err.source()
-        .and_then(|e| e.downcast_ref::<hyper::Error>())
-        .is_some_and(hyper::Error::is_canceled)
 }

@@ -39,12 +39,11 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use super::transport::Method;
 use futures_core::Stream;
-use http_body_util::BodyExt;
-use hyper::Method;
 
 use super::client::Client;
-use super::response::{self, header_u64, Response, ETCD_INDEX};
+use super::response::{self, Response};
 use super::transport::{Raw, Request, Retry, Timeout};
 use crate::error::{Error, EtcdCode, Result};
 
@@ -259,18 +258,13 @@ impl State {
         if self.watch.recursive {
             path.push_str("&recursive=true");
         }
-        let req = Request::new(Method::GET, path, Retry::Read).timeout(Timeout::Default);
+        let req = Request::new(Method::Get, path, Retry::Read).timeout(Timeout::Default);
         let opened = client.transport().open(&req).await?;
-        let registered = header_u64(&opened.headers, &ETCD_INDEX);
+        let registered = opened.headers.etcd_index;
         // Renewing from here is safe: etcd answers at once with any event at or before this index.
         let renew = registered.map_or(index, |r| index.max(r + 1));
         if opened.status != 200 {
-            let body = opened
-                .body
-                .collect()
-                .await
-                .map(|b| b.to_bytes())
-                .unwrap_or_default();
+            let body = opened.body.collect().await.unwrap_or_default();
             let err = response::error_from(opened.status, &opened.endpoint, &body);
             if err.code() == Some(EtcdCode::EventIndexCleared) {
                 let (snapshot, index) = self.snapshot().await?;
@@ -281,7 +275,7 @@ impl State {
         }
         let body = match tokio::time::timeout(self.watch.idle_timeout, opened.body.collect()).await
         {
-            Ok(Ok(body)) => body.to_bytes(),
+            Ok(Ok(body)) => body,
             Ok(Err(e)) => {
                 // The connection broke mid-poll (node down, EOF): poll again, maybe elsewhere.
                 tracing::debug!(error = %e, endpoint = %opened.endpoint, "watch poll broke");

@@ -1,0 +1,173 @@
+//! Connections to an endpoint: TCP (with `TCP_NODELAY`) and, for `https` endpoints, rustls on top,
+//! with failures sorted into "could not connect" and TLS refusals the user can act on.
+
+use std::io;
+use std::net::IpAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use rustls::pki_types::ServerName;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio_rustls::client::TlsStream;
+
+use crate::endpoints::{Endpoint, Scheme};
+use crate::error::{Error, Result};
+
+/// Where to connect: the host (an address or a name) and port of an endpoint.
+#[derive(Debug, Clone)]
+pub(crate) struct Target {
+    host: Host,
+    port: u16,
+    /// `host:port` (IPv6 in brackets), for `Host` headers and URIs.
+    pub(crate) authority: String,
+}
+
+#[derive(Debug, Clone)]
+enum Host {
+    Ip(IpAddr),
+    Name(String),
+}
+
+impl Target {
+    pub(crate) fn of(endpoint: &Endpoint) -> Result<Target> {
+        let url = url::Url::parse(endpoint.url())
+            .map_err(|e| Error::Config(format!("endpoint {endpoint}: {e}")))?;
+        let port = url
+            .port_or_known_default()
+            .ok_or_else(|| Error::Config(format!("endpoint {endpoint} has no port")))?;
+        let host = match url.host() {
+            Some(url::Host::Ipv4(ip)) => Host::Ip(ip.into()),
+            Some(url::Host::Ipv6(ip)) => Host::Ip(ip.into()),
+            Some(url::Host::Domain(d)) => Host::Name(d.to_string()),
+            None => return Err(Error::Config(format!("endpoint {endpoint} has no host"))),
+        };
+        let authority = match &host {
+            Host::Ip(IpAddr::V6(ip)) => format!("[{ip}]:{port}"),
+            Host::Ip(ip) => format!("{ip}:{port}"),
+            Host::Name(name) => format!("{name}:{port}"),
+        };
+        Ok(Target {
+            host,
+            port,
+            authority,
+        })
+    }
+}
+
+/// A connection, plain or TLS.
+#[derive(Debug)]
+pub(crate) enum Stream {
+    Plain(TcpStream),
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+impl Stream {
+    pub(crate) fn is_tls(&self) -> bool {
+        matches!(self, Stream::Tls(_))
+    }
+}
+
+/// Connects to `endpoint` within `timeout` (TCP and, for `https`, the TLS handshake). `tls` is the
+/// client's TLS configuration, required for `https` endpoints.
+pub(crate) async fn connect(
+    endpoint: &Endpoint,
+    target: &Target,
+    tls: Option<&Arc<rustls::ClientConfig>>,
+    timeout: Duration,
+) -> Result<Stream> {
+    let url = endpoint.url();
+    let fail = |source: io::Error| Error::Connect {
+        endpoint: url.to_string(),
+        source: Box::new(source),
+    };
+    let timed_out = || Error::Connect {
+        endpoint: url.to_string(),
+        source: format!("connect timeout after {timeout:?}").into(),
+    };
+    let tls =
+        match endpoint.scheme() {
+            Scheme::Http => None,
+            Scheme::Https => Some(tls.ok_or_else(|| {
+                Error::Config(format!("endpoint {endpoint}: TLS is not configured"))
+            })?),
+        };
+    let deadline = tokio::time::Instant::now() + timeout;
+    let tcp = match &target.host {
+        Host::Ip(ip) => {
+            tokio::time::timeout_at(deadline, TcpStream::connect((*ip, target.port))).await
+        }
+        Host::Name(name) => {
+            tokio::time::timeout_at(deadline, TcpStream::connect((name.as_str(), target.port)))
+                .await
+        }
+    }
+    .map_err(|_| timed_out())?
+    .map_err(fail)?;
+    // Small requests must not wait for Nagle.
+    let _ = tcp.set_nodelay(true);
+    let Some(tls) = tls else {
+        return Ok(Stream::Plain(tcp));
+    };
+    let name = match &target.host {
+        Host::Ip(ip) => ServerName::IpAddress((*ip).into()),
+        Host::Name(name) => ServerName::try_from(name.clone())
+            .map_err(|e| Error::Config(format!("endpoint {endpoint}: invalid host name: {e}")))?,
+    };
+    let stream = tokio::time::timeout_at(
+        deadline,
+        tokio_rustls::TlsConnector::from(tls.clone()).connect(name, tcp),
+    )
+    .await
+    .map_err(|_| timed_out())?
+    .map_err(|e| match crate::tls::explain(&e) {
+        Some(reason) => Error::Tls {
+            endpoint: url.to_string(),
+            reason,
+        },
+        None => fail(e),
+    })?;
+    Ok(Stream::Tls(Box::new(stream)))
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
