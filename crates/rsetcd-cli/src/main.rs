@@ -29,19 +29,11 @@ fn main() -> ExitCode {
             });
         }
     };
-    // One thread does it all for a command-line client; bench takes --threads.
-    let threads = match &cli.command {
-        Command::Bench(b) => b.threads,
-        _ => 1,
-    };
-    let mut builder = if threads <= 1 {
-        tokio::runtime::Builder::new_current_thread()
-    } else {
-        let mut b = tokio::runtime::Builder::new_multi_thread();
-        b.worker_threads(threads);
-        b
-    };
-    let runtime = match builder.enable_all().build() {
+    // One thread does it all for a command-line client (bench starts its own for --threads).
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("Error:  cannot start the runtime: {e}");
@@ -92,7 +84,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
     let command = cli.command;
     let ctx = Ctx::new(cli.global).await?;
     if let Command::Bench(args) = command {
-        return bench::run(ctx.client, args).await;
+        return bench::run(ctx.client, ctx.builder, args).await;
     }
     if commands::keys::run(&ctx, &command).await?
         || commands::watch::run(&ctx, &command).await?

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
 use hdrhistogram::Histogram;
+use rsetcd::config::ClientBuilder;
 use rsetcd::v2::Client;
 
 pub use report::Report;
@@ -59,8 +60,8 @@ pub struct BenchArgs {
     /// Events written per second (watch).
     #[arg(long, default_value_t = 500)]
     pub rate: u64,
-    /// Runtime worker threads (1: a single-threaded runtime, which saves the cross-thread wake-ups
-    /// that dominate a client's CPU on a small machine).
+    /// Threads, each running its own single-threaded runtime with its own client (thread per
+    /// core, as wrk's -t does); the clients are shared out among them.
     #[arg(long, default_value_t = 1)]
     pub threads: usize,
     /// Print one JSON object instead of text.
@@ -112,26 +113,44 @@ fn err(e: impl std::fmt::Display) -> CliError {
     CliError::new(Exit::ServerError, format!("Error:  bench: {e}"))
 }
 
-/// Runs the benchmark and prints the report.
-pub async fn run(client: Client, args: BenchArgs) -> Result<(), CliError> {
-    if args.clients == 0 {
-        return Err(CliError::args("--clients must be at least 1"));
+/// Runs the benchmark and prints the report. `builder` makes the clients of the other threads.
+pub async fn run(
+    client: Client,
+    builder: ClientBuilder<Client>,
+    args: BenchArgs,
+) -> Result<(), CliError> {
+    if args.clients == 0 || args.threads == 0 {
+        return Err(CliError::args("--clients and --threads must be at least 1"));
+    }
+    if args.threads > args.clients {
+        return Err(CliError::args("--threads must not exceed --clients"));
     }
     let report = match args.workload {
         Workload::Watch => watch::run(client, &args).await?,
-        _ => run_requests(client, &args).await?,
+        _ => run_requests(client, builder, &args).await?,
     };
     report.print(args.json);
     Ok(())
 }
 
-async fn run_requests(client: Client, args: &BenchArgs) -> Result<Report, CliError> {
+/// What every request task shares.
+struct Plan {
+    workload: Workload,
+    keys: Vec<String>,
+    value: String,
+    issued: Arc<AtomicU64>,
+    total: u64,
+    deadline: Option<Instant>,
+}
+
+async fn run_requests(
+    client: Client,
+    builder: ClientBuilder<Client>,
+    args: &BenchArgs,
+) -> Result<Report, CliError> {
     let value: String = "v".repeat(args.value_size);
     let keys: Vec<String> = (0..args.keys.max(1))
         .map(|i| key_name(i, args.key_size))
-        .collect();
-    let cas_keys: Vec<String> = (0..args.clients)
-        .map(|i| key_name(1_000_000 + i, args.key_size))
         .collect();
     // Set-up, not measured.
     if args.workload == Workload::Get {
@@ -139,77 +158,63 @@ async fn run_requests(client: Client, args: &BenchArgs) -> Result<Report, CliErr
             client.write(k, value.clone()).await.map_err(err)?;
         }
     }
-    let keys = Arc::new(keys);
-    let issued = Arc::new(AtomicU64::new(0));
     let deadline = args.duration.map(|d| Instant::now() + d);
-    let (cpu0, _) = usage();
-    let start = Instant::now();
-    let progress = report::Progress::start(issued.clone(), args.duration.map_or(args.total, |_| 0));
-    let mut tasks = Vec::new();
-    for cas_key in cas_keys {
-        let (client, keys, issued, value) =
-            (client.clone(), keys.clone(), issued.clone(), value.clone());
-        let workload = args.workload;
-        let total = if deadline.is_some() {
+    let plan = Arc::new(Plan {
+        workload: args.workload,
+        keys,
+        value,
+        issued: Arc::new(AtomicU64::new(0)),
+        total: if deadline.is_some() {
             u64::MAX
         } else {
             args.total
-        };
-        tasks.push(tokio::spawn(async move {
-            let mut hist = histogram();
-            let mut errors = 0u64;
-            let mut cas_index = match workload {
-                Workload::Cas => client
-                    .write(&cas_key, "0")
-                    .await
-                    .map(|r| r.node.modified_index)
-                    .unwrap_or(0),
-                _ => 0,
-            };
-            loop {
-                let n = issued.fetch_add(1, Ordering::Relaxed);
-                if n >= total || deadline.is_some_and(|d| Instant::now() >= d) {
-                    break;
-                }
-                let key = &keys[(n as usize) % keys.len()];
-                let t0 = Instant::now();
-                let ok = match workload {
-                    Workload::Get => client.read(key).await.is_ok(),
-                    Workload::Set => client.write(key, value.as_str()).await.is_ok(),
-                    Workload::Cas => match client
-                        .compare_and_swap(&cas_key, value.as_str())
-                        .prev_index(cas_index)
-                        .await
-                    {
-                        Ok(r) => {
-                            cas_index = r.node.modified_index;
-                            true
-                        }
-                        Err(_) => {
-                            cas_index = client
-                                .read(&cas_key)
-                                .await
-                                .map(|r| r.node.modified_index)
-                                .unwrap_or(cas_index);
-                            false
-                        }
-                    },
-                    Workload::Watch => false,
-                };
-                let micros = t0.elapsed().as_micros().max(1) as u64;
-                if ok {
-                    let _ = hist.record(micros);
-                } else {
-                    errors += 1;
-                }
-            }
-            (hist, errors)
-        }));
-    }
-    let mut hist = histogram();
-    let mut errors = 0;
-    for t in tasks {
-        let (h, e) = t.await.map_err(err)?;
+        },
+        deadline,
+    });
+    // Task i works on cas key i; thread t runs tasks t, t + threads, ...
+    let shares: Vec<Vec<String>> = (0..args.threads)
+        .map(|t| {
+            (t..args.clients)
+                .step_by(args.threads)
+                .map(|i| key_name(1_000_000 + i, args.key_size))
+                .collect()
+        })
+        .collect();
+    let (cpu0, _) = usage();
+    let start = Instant::now();
+    let progress =
+        report::Progress::start(plan.issued.clone(), args.duration.map_or(args.total, |_| 0));
+    let mut shares = shares.into_iter();
+    let first = shares.next().unwrap_or_default();
+    let others: Vec<_> = shares
+        .map(|cas_keys| {
+            let (builder, plan) = (builder.clone(), plan.clone());
+            std::thread::spawn(move || -> Result<(Histogram<u64>, u64), CliError> {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(err)?;
+                runtime.block_on(async move {
+                    let client = builder.build().map_err(err)?;
+                    run_tasks(client, cas_keys, plan).await
+                })
+            })
+        })
+        .collect();
+    let (mut hist, mut errors) = run_tasks(client, first, plan.clone()).await?;
+    let joined = tokio::task::spawn_blocking(move || {
+        others
+            .into_iter()
+            .map(|t| {
+                t.join()
+                    .unwrap_or_else(|_| Err(err("a bench thread panicked")))
+            })
+            .collect::<Vec<_>>()
+    })
+    .await
+    .map_err(err)?;
+    for result in joined {
+        let (h, e) = result?;
         hist.add(&h).map_err(err)?;
         errors += e;
     }
@@ -224,4 +229,77 @@ async fn run_requests(client: Client, args: &BenchArgs) -> Result<Report, CliErr
         cpu1 - cpu0,
         peak,
     ))
+}
+
+/// One task per cas key (one per client), on the current runtime.
+async fn run_tasks(
+    client: Client,
+    cas_keys: Vec<String>,
+    plan: Arc<Plan>,
+) -> Result<(Histogram<u64>, u64), CliError> {
+    let tasks: Vec<_> = cas_keys
+        .into_iter()
+        .map(|cas_key| tokio::spawn(one_client(client.clone(), cas_key, plan.clone())))
+        .collect();
+    let mut hist = histogram();
+    let mut errors = 0;
+    for t in tasks {
+        let (h, e) = t.await.map_err(err)?;
+        hist.add(&h).map_err(err)?;
+        errors += e;
+    }
+    Ok((hist, errors))
+}
+
+/// One client: requests one after the other until the plan is done.
+async fn one_client(client: Client, cas_key: String, plan: Arc<Plan>) -> (Histogram<u64>, u64) {
+    let mut hist = histogram();
+    let mut errors = 0u64;
+    let mut cas_index = match plan.workload {
+        Workload::Cas => client
+            .write(&cas_key, "0")
+            .await
+            .map(|r| r.node.modified_index)
+            .unwrap_or(0),
+        _ => 0,
+    };
+    let value = plan.value.as_str();
+    loop {
+        let n = plan.issued.fetch_add(1, Ordering::Relaxed);
+        if n >= plan.total || plan.deadline.is_some_and(|d| Instant::now() >= d) {
+            break;
+        }
+        let key = &plan.keys[(n as usize) % plan.keys.len()];
+        let t0 = Instant::now();
+        let ok = match plan.workload {
+            Workload::Get => client.read(key).await.is_ok(),
+            Workload::Set => client.write(key, value).await.is_ok(),
+            Workload::Cas => match client
+                .compare_and_swap(&cas_key, value)
+                .prev_index(cas_index)
+                .await
+            {
+                Ok(r) => {
+                    cas_index = r.node.modified_index;
+                    true
+                }
+                Err(_) => {
+                    cas_index = client
+                        .read(&cas_key)
+                        .await
+                        .map(|r| r.node.modified_index)
+                        .unwrap_or(cas_index);
+                    false
+                }
+            },
+            Workload::Watch => false,
+        };
+        let micros = t0.elapsed().as_micros().max(1) as u64;
+        if ok {
+            let _ = hist.record(micros);
+        } else {
+            errors += 1;
+        }
+    }
+    (hist, errors)
 }
