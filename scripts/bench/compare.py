@@ -47,8 +47,10 @@ def parse_wrk_latency(text):
 
 
 def run_rsetcd(rsetcd, endpoint, workload, clients, seconds, extra=()):
+    # The same threads as wrk: one for one client, two (one per core) otherwise.
+    threads = 1 if clients == 1 else 2
     cmd = [rsetcd, "--endpoints", endpoint, "--no-sync", "bench", workload, "--clients", str(clients),
-           "--duration", f"{seconds}s", "--json", *extra]
+           "--threads", str(threads), "--duration", f"{seconds}s", "--json", *extra]
     r = json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout)
     if r.get("errors"):
         sys.exit(f"rsetcd bench saw {r['errors']} errors: {' '.join(cmd)}")

@@ -127,6 +127,11 @@ impl Endpoint {
         &self.url
     }
 
+    /// The URL, shared (no copy).
+    pub(crate) fn shared_url(&self) -> Arc<str> {
+        Arc::clone(&self.url)
+    }
+
     /// The scheme.
     pub fn scheme(&self) -> Scheme {
         self.scheme

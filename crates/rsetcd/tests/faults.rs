@@ -64,6 +64,60 @@ async fn truncated_body_is_a_transport_error() {
 }
 
 #[tokio::test]
+async fn bodies_framed_by_chunks_or_by_the_end_of_the_connection() {
+    let body =
+        r#"{"action":"get","node":{"key":"/k","value":"v","modifiedIndex":3,"createdIndex":3}}"#;
+    let (a, b) = body.split_at(20);
+    let chunked = respond(&format!(
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-Etcd-Index: 7\r\n\r\n\
+         {:x}\r\n{a}\r\n{:x};ext=1\r\n{b}\r\n0\r\nX-Trailer: t\r\n\r\n",
+        a.len(),
+        b.len()
+    ));
+    let until_close = respond(&format!(
+        "HTTP/1.1 200 OK\r\nX-Etcd-Index: 7\r\nConnection: close\r\n\r\n{body}"
+    ));
+    for s in [&chunked, &until_close] {
+        let r = client_for(s).read("/k").await.unwrap();
+        assert_eq!(r.value(), Some("v"));
+        assert_eq!(r.etcd_index, 7);
+    }
+}
+
+#[tokio::test]
+async fn a_kept_alive_connection_the_server_closed_is_replaced() {
+    // Keep-alive answers, but the server closes every connection after one answer: each read
+    // finds its pooled connection dead (or meets the close) and goes on with a new one.
+    let body =
+        r#"{"action":"get","node":{"key":"/k","value":"v","modifiedIndex":3,"createdIndex":3}}"#;
+    let s = respond(&format!(
+        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    ));
+    let c = client_for(&s);
+    for _ in 0..20 {
+        assert_eq!(c.read("/k").await.unwrap().value(), Some("v"));
+    }
+    assert_eq!(s.connections(), 20);
+}
+
+#[tokio::test]
+async fn malformed_framing_is_a_transport_error() {
+    for raw in [
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{}",
+        "HTTP/1.1 200 OK\r\nContent-Length: nope\r\n\r\n{}",
+        "HTTP/1.1 200 OK\r\nContent-Le",
+    ] {
+        let s = respond(raw);
+        let err = client_for(&s).read("/k").await.unwrap_err();
+        assert!(matches!(err, Error::Transport { .. }), "{raw:?}: {err}");
+        let err = client_for(&s).write("/k", "v").await.unwrap_err();
+        assert!(err.is_outcome_unknown(), "{raw:?}: {err}");
+    }
+}
+
+#[tokio::test]
 async fn garbage_bytes_instead_of_http() {
     let s =
         FaultServer::start(Fault::Respond(vec![0xde, 0xad, 0xbe, 0xef, b'\n', 0, 1, 2])).unwrap();

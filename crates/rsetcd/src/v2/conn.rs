@@ -165,6 +165,12 @@ impl Conn {
         }
     }
 
+    /// Whether nothing beyond the answer came: a connection that received more than it asked for is
+    /// not reused.
+    pub(crate) fn is_clean(&self) -> bool {
+        self.buf.is_empty()
+    }
+
     /// Whether an idle connection can still carry a request: not closed by the server, nothing
     /// unexpected waiting (TLS session tickets are taken in passing).
     fn is_alive(&mut self) -> bool {
@@ -269,7 +275,7 @@ impl Body {
     /// Reads the whole body; the connection then goes back to the pool when it may be reused.
     pub(crate) async fn collect(mut self) -> io::Result<Bytes> {
         let body = self.conn.read_body(self.head_framing).await?;
-        if self.keep_alive && self.conn.buf.is_empty() {
+        if self.keep_alive && self.conn.is_clean() {
             self.pool.put(&self.url, self.conn);
         }
         Ok(body)

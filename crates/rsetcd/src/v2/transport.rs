@@ -216,14 +216,14 @@ impl Transport {
                         endpoint: endpoint.url().into(),
                         source: e.into(),
                     })?;
-                if head.keep_alive {
+                if head.keep_alive && conn.is_clean() {
                     self.pool.put(endpoint.url(), conn);
                 }
                 Ok(Raw {
                     status: head.status,
                     headers: head.headers,
                     body,
-                    endpoint: endpoint.url().into(),
+                    endpoint: endpoint.shared_url(),
                 })
             };
             with_timeout(self.limit(req.timeout), &endpoint, exchange).await?
@@ -237,7 +237,7 @@ impl Transport {
         self.failover(req, |endpoint| async move {
             let opening = async {
                 let (head, conn) = self.exchange(&endpoint, req).await?;
-                let url: Arc<str> = endpoint.url().into();
+                let url = endpoint.shared_url();
                 Ok(Opened {
                     status: head.status,
                     body: AnswerBody::new(conn, &head, self.pool.clone(), url.clone()),
