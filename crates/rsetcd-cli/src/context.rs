@@ -3,7 +3,6 @@
 use std::future::Future;
 use std::io::Write;
 
-use rsetcd::config::ClientBuilder;
 use rsetcd::v2::Client;
 
 use crate::cli::{Global, Output};
@@ -13,8 +12,6 @@ use crate::error::{CliError, Exit};
 pub struct Ctx {
     pub client: Client,
     pub global: Global,
-    /// What built `client` (endpoints resolved, password asked): more clients like it.
-    pub builder: ClientBuilder<Client>,
 }
 
 impl Ctx {
@@ -53,7 +50,7 @@ impl Ctx {
             };
             builder = builder.basic_auth(name, password);
         }
-        let client = builder.clone().build().map_err(CliError::from)?;
+        let client = builder.build().map_err(CliError::from)?;
         if !global.insecure_discovery && global.discovery_srv.is_some() {
             // etcdctl drops plain-http SRV results with --insecure-discovery=false.
             if client.endpoints().iter().all(|e| e.starts_with("http://")) {
@@ -66,11 +63,7 @@ impl Ctx {
             // Best effort, as etcdctl: on failure the command itself reports the cluster error.
             let _ = tokio::time::timeout(global.total_timeout, client.sync_members()).await;
         }
-        Ok(Ctx {
-            client,
-            global,
-            builder,
-        })
+        Ok(Ctx { client, global })
     }
 
     pub fn output(&self) -> Output {

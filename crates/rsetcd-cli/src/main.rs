@@ -84,7 +84,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
     let command = cli.command;
     let ctx = Ctx::new(cli.global).await?;
     if let Command::Bench(args) = command {
-        return bench::run(ctx.client, ctx.builder, args).await;
+        return bench::run(ctx.client, args).await;
     }
     if commands::keys::run(&ctx, &command).await?
         || commands::watch::run(&ctx, &command).await?

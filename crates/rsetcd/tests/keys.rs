@@ -406,3 +406,42 @@ async fn delete_reports_the_previous_node() {
     assert_eq!(r.prev_node.unwrap().value.as_deref(), Some("doomed"));
     assert_eq!(code(c.delete(&k).await.unwrap_err()), EtcdCode::KeyNotFound);
 }
+
+#[test]
+fn one_client_shared_by_several_runtimes() {
+    // Each runtime uses connections of its own (driven by its own reactor): a runtime that is
+    // blocked or gone never holds up the others.
+    let c = client();
+    let k = unique("shared");
+    let run = |c: rsetcd::v2::Client, k: String, n: u32| {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(async move {
+                for i in 0..n {
+                    c.write(&format!("{k}/{i}"), "v").await.unwrap();
+                    c.read(&format!("{k}/{i}")).await.unwrap();
+                }
+            })
+    };
+    // A first runtime fills the pool, then goes away with its connections.
+    run(c.clone(), k.clone(), 5);
+    let threads: Vec<_> = (0..3)
+        .map(|t| {
+            let (c, k) = (c.clone(), format!("{k}/t{t}"));
+            std::thread::spawn(move || run(c, k, 20))
+        })
+        .collect();
+    // Meanwhile this thread's runtime is blocked in join: the others must not need it.
+    let blocked = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    blocked.block_on(async { c.read(&format!("{k}/0")).await.unwrap() });
+    for t in threads {
+        t.join().unwrap();
+    }
+    let listing = blocked.block_on(c.read(&k).recursive().send()).unwrap();
+    assert_eq!(listing.node.leaves().count(), 5 + 3 * 20);
+}

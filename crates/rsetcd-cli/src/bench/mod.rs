@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
 use hdrhistogram::Histogram;
-use rsetcd::config::ClientBuilder;
 use rsetcd::v2::Client;
 
 pub use report::Report;
@@ -60,8 +59,8 @@ pub struct BenchArgs {
     /// Events written per second (watch).
     #[arg(long, default_value_t = 500)]
     pub rate: u64,
-    /// Threads, each running its own single-threaded runtime with its own client (thread per
-    /// core, as wrk's -t does); the clients are shared out among them.
+    /// Threads, each running its own single-threaded runtime (thread per core, as wrk's -t does);
+    /// the clients are shared out among them, all using one library client.
     #[arg(long, default_value_t = 1)]
     pub threads: usize,
     /// Print one JSON object instead of text.
@@ -113,12 +112,8 @@ fn err(e: impl std::fmt::Display) -> CliError {
     CliError::new(Exit::ServerError, format!("Error:  bench: {e}"))
 }
 
-/// Runs the benchmark and prints the report. `builder` makes the clients of the other threads.
-pub async fn run(
-    client: Client,
-    builder: ClientBuilder<Client>,
-    args: BenchArgs,
-) -> Result<(), CliError> {
+/// Runs the benchmark and prints the report.
+pub async fn run(client: Client, args: BenchArgs) -> Result<(), CliError> {
     if args.clients == 0 || args.threads == 0 {
         return Err(CliError::args("--clients and --threads must be at least 1"));
     }
@@ -127,7 +122,7 @@ pub async fn run(
     }
     let report = match args.workload {
         Workload::Watch => watch::run(client, &args).await?,
-        _ => run_requests(client, builder, &args).await?,
+        _ => run_requests(client, &args).await?,
     };
     report.print(args.json);
     Ok(())
@@ -143,11 +138,7 @@ struct Plan {
     deadline: Option<Instant>,
 }
 
-async fn run_requests(
-    client: Client,
-    builder: ClientBuilder<Client>,
-    args: &BenchArgs,
-) -> Result<Report, CliError> {
+async fn run_requests(client: Client, args: &BenchArgs) -> Result<Report, CliError> {
     let value: String = "v".repeat(args.value_size);
     let keys: Vec<String> = (0..args.keys.max(1))
         .map(|i| key_name(i, args.key_size))
@@ -188,16 +179,13 @@ async fn run_requests(
     let first = shares.next().unwrap_or_default();
     let others: Vec<_> = shares
         .map(|cas_keys| {
-            let (builder, plan) = (builder.clone(), plan.clone());
+            let (client, plan) = (client.clone(), plan.clone());
             std::thread::spawn(move || -> Result<(Histogram<u64>, u64), CliError> {
                 let runtime = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()
                     .map_err(err)?;
-                runtime.block_on(async move {
-                    let client = builder.build().map_err(err)?;
-                    run_tasks(client, cas_keys, plan).await
-                })
+                runtime.block_on(run_tasks(client, cas_keys, plan))
             })
         })
         .collect();

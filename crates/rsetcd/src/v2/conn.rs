@@ -195,12 +195,18 @@ fn truncated() -> io::Error {
     )
 }
 
-/// Idle connections by endpoint URL (most recently used last). Cheap to clone.
+/// Idle connections, by runtime and endpoint URL (most recently used last). Cheap to clone.
+///
+/// A connection is driven by the reactor of the tokio runtime that made it, so each runtime gets
+/// its own connections: a client shared by several runtimes (one per core, say) never has one
+/// runtime wait on another's reactor.
 #[derive(Debug, Clone)]
 pub(crate) struct Pool {
-    inner: Arc<Mutex<HashMap<Arc<str>, Vec<Conn>>>>,
+    inner: Arc<Mutex<HashMap<RuntimeId, Idle>>>,
     idle_timeout: Duration,
 }
+
+type Idle = HashMap<Arc<str>, Vec<Conn>>;
 
 impl Pool {
     pub(crate) fn new(idle_timeout: Duration) -> Pool {
@@ -210,26 +216,20 @@ impl Pool {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Arc<str>, Vec<Conn>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<RuntimeId, Idle>> {
         match self.inner.lock() {
             Ok(guard) => guard,
             Err(poisoned) => poisoned.into_inner(),
         }
     }
 
-    /// A live idle connection to `url`, the most recently used one.
-    pub(crate) fn take(&self, url: &str) -> Option<Conn> {
+    /// A live idle connection of this runtime to `url`, the most recently used one.
+    pub(crate) fn take(&self, runtime: RuntimeId, url: &str) -> Option<Conn> {
         loop {
             let mut conn = {
                 let mut map = self.lock();
-                let idle = map.get_mut(url)?;
-                let timeout = self.idle_timeout;
-                // Oldest first: drop the ones idle for too long.
-                let expired = idle
-                    .iter()
-                    .take_while(|c| c.idle_since.elapsed() >= timeout)
-                    .count();
-                idle.drain(..expired);
+                let idle = map.get_mut(&runtime)?.get_mut(url)?;
+                self.expire(idle);
                 idle.pop()?
             };
             if conn.is_alive() {
@@ -238,18 +238,42 @@ impl Pool {
         }
     }
 
-    /// Keeps `conn` for the next request to `url`.
-    pub(crate) fn put(&self, url: &str, mut conn: Conn) {
+    /// Keeps `conn` for the next request of this runtime to `url`.
+    pub(crate) fn put(&self, runtime: RuntimeId, url: &str, mut conn: Conn) {
         conn.idle_since = Instant::now();
         let mut map = self.lock();
-        match map.get_mut(url) {
-            Some(idle) => idle.push(conn),
+        if !map.contains_key(&runtime) {
+            // A new runtime: forget what runtimes gone since have left behind.
+            for idle in map.values_mut() {
+                idle.values_mut().for_each(|list| self.expire(list));
+                idle.retain(|_, list| !list.is_empty());
+            }
+            map.retain(|_, idle| !idle.is_empty());
+        }
+        let idle = map.entry(runtime).or_default();
+        match idle.get_mut(url) {
+            Some(list) => {
+                self.expire(list);
+                list.push(conn);
+            }
             None => {
-                map.insert(url.into(), vec![conn]);
+                idle.insert(url.into(), vec![conn]);
             }
         }
     }
+
+    /// Drops the connections idle for too long (the oldest come first).
+    fn expire(&self, list: &mut Vec<Conn>) {
+        let expired = list
+            .iter()
+            .take_while(|c| c.idle_since.elapsed() >= self.idle_timeout)
+            .count();
+        list.drain(..expired);
+    }
 }
+
+/// The tokio runtime a call runs on.
+pub(crate) type RuntimeId = tokio::runtime::Id;
 
 /// The body of an answer not read yet, on its connection.
 #[derive(Debug)]
@@ -258,16 +282,24 @@ pub(crate) struct Body {
     head_framing: Framing,
     keep_alive: bool,
     pool: Pool,
+    runtime: RuntimeId,
     url: Arc<str>,
 }
 
 impl Body {
-    pub(crate) fn new(conn: Conn, head: &Head, pool: Pool, url: Arc<str>) -> Body {
+    pub(crate) fn new(
+        conn: Conn,
+        head: &Head,
+        pool: Pool,
+        runtime: RuntimeId,
+        url: Arc<str>,
+    ) -> Body {
         Body {
             conn,
             head_framing: head.framing,
             keep_alive: head.keep_alive,
             pool,
+            runtime,
             url,
         }
     }
@@ -276,7 +308,7 @@ impl Body {
     pub(crate) async fn collect(mut self) -> io::Result<Bytes> {
         let body = self.conn.read_body(self.head_framing).await?;
         if self.keep_alive && self.conn.is_clean() {
-            self.pool.put(&self.url, self.conn);
+            self.pool.put(self.runtime, &self.url, self.conn);
         }
         Ok(body)
     }

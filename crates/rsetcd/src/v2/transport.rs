@@ -12,7 +12,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use bytes::Bytes;
 
-use super::conn::{Body as AnswerBody, Conn, Failure, Pool};
+use super::conn::{Body as AnswerBody, Conn, Failure, Pool, RuntimeId};
 pub(crate) use super::wire::Method;
 use super::wire::{self, Headers};
 use crate::config::Config;
@@ -208,7 +208,8 @@ impl Transport {
     pub(crate) async fn send(&self, req: &Request) -> Result<Raw> {
         self.failover(req, |endpoint| async move {
             let exchange = async {
-                let (head, mut conn) = self.exchange(&endpoint, req).await?;
+                let runtime = current_runtime()?;
+                let (head, mut conn) = self.exchange(runtime, &endpoint, req).await?;
                 let body = conn
                     .read_body(head.framing)
                     .await
@@ -217,7 +218,7 @@ impl Transport {
                         source: e.into(),
                     })?;
                 if head.keep_alive && conn.is_clean() {
-                    self.pool.put(endpoint.url(), conn);
+                    self.pool.put(runtime, endpoint.url(), conn);
                 }
                 Ok(Raw {
                     status: head.status,
@@ -236,11 +237,12 @@ impl Transport {
     pub(crate) async fn open(&self, req: &Request) -> Result<Opened> {
         self.failover(req, |endpoint| async move {
             let opening = async {
-                let (head, conn) = self.exchange(&endpoint, req).await?;
+                let runtime = current_runtime()?;
+                let (head, conn) = self.exchange(runtime, &endpoint, req).await?;
                 let url = endpoint.shared_url();
                 Ok(Opened {
                     status: head.status,
-                    body: AnswerBody::new(conn, &head, self.pool.clone(), url.clone()),
+                    body: AnswerBody::new(conn, &head, self.pool.clone(), runtime, url.clone()),
                     headers: head.headers,
                     endpoint: url,
                 })
@@ -327,7 +329,12 @@ impl Transport {
     /// One attempt on one endpoint, up to the response head (the caller applies the timeout). A
     /// pooled connection that fails before any answer came is replaced by a new one, once, when
     /// that is safe (the request was not sent, or may be sent again).
-    async fn exchange(&self, endpoint: &Endpoint, req: &Request) -> Result<(wire::Head, Conn)> {
+    async fn exchange(
+        &self,
+        runtime: RuntimeId,
+        endpoint: &Endpoint,
+        req: &Request,
+    ) -> Result<(wire::Head, Conn)> {
         let url = endpoint.url();
         let host = url
             .split_once("://")
@@ -337,7 +344,7 @@ impl Transport {
             Body::Form(b) => (Some("application/x-www-form-urlencoded"), b),
             Body::Json(b) => (Some("application/json"), b),
         };
-        let mut pooled = self.pool.take(url);
+        let mut pooled = self.pool.take(runtime, url);
         loop {
             let reused = pooled.is_some();
             let mut conn = match pooled.take() {
@@ -452,6 +459,15 @@ impl Answer for Opened {
             })
         })
     }
+}
+
+/// The tokio runtime this call runs on (its connections are driven by that runtime's reactor).
+fn current_runtime() -> Result<RuntimeId> {
+    tokio::runtime::Handle::try_current()
+        .map(|h| h.id())
+        .map_err(|_| {
+            Error::Config("rsetcd's clients run on a tokio runtime, and none is running".into())
+        })
 }
 
 async fn with_timeout<F: Future>(
