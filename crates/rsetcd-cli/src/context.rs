@@ -3,6 +3,7 @@
 use std::future::Future;
 use std::io::Write;
 
+use rsetcd::config::{ClientBuilder, FromConfig};
 use rsetcd::v2::Client;
 
 use crate::cli::{Global, Output};
@@ -14,42 +15,43 @@ pub struct Ctx {
     pub global: Global,
 }
 
+/// A client builder (v2 or v3) with the global flags' endpoints, timeouts, TLS and credentials.
+pub async fn builder<C: FromConfig>(global: &Global) -> Result<ClientBuilder<C>, CliError> {
+    let mut builder = ClientBuilder::<C>::new()
+        .connect_timeout(global.timeout)
+        .request_timeout(global.total_timeout);
+    if let Some(domain) = &global.discovery_srv {
+        builder = builder
+            .srv_domain(domain)
+            .discover()
+            .await
+            .map_err(CliError::from)?;
+    } else {
+        builder = builder.endpoints(global.endpoints.iter().filter(|e| !e.trim().is_empty()));
+    }
+    if let Some(ca) = &global.ca_file {
+        builder = builder.ca_file(ca);
+    }
+    if let (Some(cert), Some(key)) = (&global.cert_file, &global.key_file) {
+        builder = builder.client_cert_files(cert, key);
+    }
+    if let Some(user) = &global.username {
+        let (name, password) = match user.split_once(':') {
+            Some((n, p)) => (n.to_string(), p.to_string()),
+            None => {
+                let password = rpassword::prompt_password("Password: ")
+                    .map_err(|e| CliError::args(format!("cannot read the password: {e}")))?;
+                (user.clone(), password)
+            }
+        };
+        builder = builder.basic_auth(name, password);
+    }
+    Ok(builder)
+}
+
 impl Ctx {
     pub async fn new(global: Global) -> Result<Ctx, CliError> {
-        let mut builder = Client::builder()
-            .connect_timeout(global.timeout)
-            .request_timeout(global.total_timeout);
-        let explicit: Vec<&String> = global
-            .endpoints
-            .iter()
-            .filter(|e| !e.trim().is_empty())
-            .collect();
-        if let Some(domain) = &global.discovery_srv {
-            builder = builder
-                .srv_domain(domain)
-                .discover()
-                .await
-                .map_err(CliError::from)?;
-        } else {
-            builder = builder.endpoints(explicit.into_iter().cloned());
-        }
-        if let Some(ca) = &global.ca_file {
-            builder = builder.ca_file(ca);
-        }
-        if let (Some(cert), Some(key)) = (&global.cert_file, &global.key_file) {
-            builder = builder.client_cert_files(cert, key);
-        }
-        if let Some(user) = &global.username {
-            let (name, password) = match user.split_once(':') {
-                Some((n, p)) => (n.to_string(), p.to_string()),
-                None => {
-                    let password = rpassword::prompt_password("Password: ")
-                        .map_err(|e| CliError::args(format!("cannot read the password: {e}")))?;
-                    (user.clone(), password)
-                }
-            };
-            builder = builder.basic_auth(name, password);
-        }
+        let builder = builder::<Client>(&global).await?;
         let client = builder.build().map_err(CliError::from)?;
         if !global.insecure_discovery && global.discovery_srv.is_some() {
             // etcdctl drops plain-http SRV results with --insecure-discovery=false.

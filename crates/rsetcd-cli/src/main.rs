@@ -82,10 +82,19 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         _ => {}
     }
     let command = cli.command;
-    let ctx = Ctx::new(cli.global).await?;
     if let Command::Bench(args) = command {
-        return bench::run(ctx.client, args).await;
+        let target = match args.api {
+            bench::Api::V2 => bench::Target::V2(Ctx::new(cli.global).await?.client),
+            bench::Api::V3 => bench::Target::V3(
+                context::builder::<rsetcd::v3::Client>(&cli.global)
+                    .await?
+                    .build()
+                    .map_err(CliError::from)?,
+            ),
+        };
+        return bench::run(target, args).await;
     }
+    let ctx = Ctx::new(cli.global).await?;
     if commands::keys::run(&ctx, &command).await?
         || commands::watch::run(&ctx, &command).await?
         || commands::member::run(&ctx, &command).await?

@@ -26,10 +26,29 @@ fn bench(url: &str, args: &[&str]) -> serde_json::Value {
 fn get_set_cas_and_watch_report_sane_numbers() {
     let node = Etcd::start().unwrap();
     let url = node.client_url();
-    for workload in ["get", "set", "cas"] {
+    for (api, workload, threads) in [
+        ("v2", "get", "1"),
+        ("v2", "set", "2"),
+        ("v2", "cas", "1"),
+        ("v3", "get", "1"),
+        ("v3", "set", "2"),
+        ("v3", "cas", "1"),
+    ] {
         let r = bench(
             &url,
-            &[workload, "--clients", "4", "--total", "400", "--keys", "20"],
+            &[
+                workload,
+                "--api",
+                api,
+                "--clients",
+                "4",
+                "--threads",
+                threads,
+                "--total",
+                "400",
+                "--keys",
+                "20",
+            ],
         );
         assert_eq!(r["workload"], workload);
         assert_eq!(r["ops"], 400, "{r}");
@@ -41,22 +60,26 @@ fn get_set_cas_and_watch_report_sane_numbers() {
         assert!(r["cpu_secs_per_1k_ops"].as_f64().unwrap() > 0.0);
         assert!(r["peak_rss_bytes"].as_u64().unwrap() > 1_000_000);
     }
-    let r = bench(
-        &url,
-        &[
-            "watch",
-            "--watchers",
-            "50",
-            "--total",
-            "200",
-            "--rate",
-            "400",
-        ],
-    );
-    assert_eq!(r["missed_events"], 0, "{r}");
-    assert_eq!(r["watchers"], 50);
-    assert_eq!(r["ops"], 200, "{r}");
-    assert!(r["memory_per_watcher_bytes"].as_u64().is_some());
+    for api in ["v2", "v3"] {
+        let r = bench(
+            &url,
+            &[
+                "watch",
+                "--api",
+                api,
+                "--watchers",
+                "50",
+                "--total",
+                "200",
+                "--rate",
+                "400",
+            ],
+        );
+        assert_eq!(r["missed_events"], 0, "{api}: {r}");
+        assert_eq!(r["watchers"], 50);
+        assert_eq!(r["ops"], 200, "{api}: {r}");
+        assert!(r["memory_per_watcher_bytes"].as_u64().is_some());
+    }
     // Text output for people.
     let out = Command::new(RSETCD)
         .args(["--endpoints", &url, "bench", "get", "--total", "50"])

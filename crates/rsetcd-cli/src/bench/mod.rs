@@ -2,6 +2,7 @@
 //! library API (as users would use it).
 
 mod report;
+mod target;
 mod watch;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -10,9 +11,9 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
 use hdrhistogram::Histogram;
-use rsetcd::v2::Client;
 
 pub use report::Report;
+pub use target::Target;
 
 use crate::error::{CliError, Exit};
 
@@ -23,10 +24,20 @@ pub enum Workload {
     Get,
     /// Plain writes.
     Set,
-    /// Compare-and-swap on prev_index, each client on its own key.
+    /// Compare-and-swap on the key's last change (v2: prevIndex; v3: a transaction comparing
+    /// the mod revision), each client on its own key.
     Cas,
     /// Many watchers on distinct keys and one writer at a set rate.
     Watch,
+}
+
+/// Which etcd API to measure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Api {
+    /// The v2 HTTP API.
+    V2,
+    /// The v3 gRPC API (set is a put; cas a transaction).
+    V3,
 }
 
 /// Options of `bench`.
@@ -35,6 +46,9 @@ pub struct BenchArgs {
     /// The workload.
     #[arg(value_enum)]
     pub workload: Workload,
+    /// The API to measure.
+    #[arg(long, value_enum, default_value = "v2")]
+    pub api: Api,
     /// Requests in flight at once (one task each, sharing one client).
     #[arg(long, default_value_t = 1)]
     pub clients: usize,
@@ -113,7 +127,7 @@ fn err(e: impl std::fmt::Display) -> CliError {
 }
 
 /// Runs the benchmark and prints the report.
-pub async fn run(client: Client, args: BenchArgs) -> Result<(), CliError> {
+pub async fn run(client: Target, args: BenchArgs) -> Result<(), CliError> {
     if args.clients == 0 || args.threads == 0 {
         return Err(CliError::args("--clients and --threads must be at least 1"));
     }
@@ -138,7 +152,7 @@ struct Plan {
     deadline: Option<Instant>,
 }
 
-async fn run_requests(client: Client, args: &BenchArgs) -> Result<Report, CliError> {
+async fn run_requests(client: Target, args: &BenchArgs) -> Result<Report, CliError> {
     let value: String = "v".repeat(args.value_size);
     let keys: Vec<String> = (0..args.keys.max(1))
         .map(|i| key_name(i, args.key_size))
@@ -146,7 +160,7 @@ async fn run_requests(client: Client, args: &BenchArgs) -> Result<Report, CliErr
     // Set-up, not measured.
     if args.workload == Workload::Get {
         for k in &keys {
-            client.write(k, value.clone()).await.map_err(err)?;
+            client.write(k, &value).await.map_err(err)?;
         }
     }
     let deadline = args.duration.map(|d| Instant::now() + d);
@@ -221,7 +235,7 @@ async fn run_requests(client: Client, args: &BenchArgs) -> Result<Report, CliErr
 
 /// One task per cas key (one per client), on the current runtime.
 async fn run_tasks(
-    client: Client,
+    client: Target,
     cas_keys: Vec<String>,
     plan: Arc<Plan>,
 ) -> Result<(Histogram<u64>, u64), CliError> {
@@ -240,15 +254,11 @@ async fn run_tasks(
 }
 
 /// One client: requests one after the other until the plan is done.
-async fn one_client(client: Client, cas_key: String, plan: Arc<Plan>) -> (Histogram<u64>, u64) {
+async fn one_client(client: Target, cas_key: String, plan: Arc<Plan>) -> (Histogram<u64>, u64) {
     let mut hist = histogram();
     let mut errors = 0u64;
     let mut cas_index = match plan.workload {
-        Workload::Cas => client
-            .write(&cas_key, "0")
-            .await
-            .map(|r| r.node.modified_index)
-            .unwrap_or(0),
+        Workload::Cas => client.write(&cas_key, "0").await.unwrap_or(0),
         _ => 0,
     };
     let value = plan.value.as_str();
@@ -262,21 +272,13 @@ async fn one_client(client: Client, cas_key: String, plan: Arc<Plan>) -> (Histog
         let ok = match plan.workload {
             Workload::Get => client.read(key).await.is_ok(),
             Workload::Set => client.write(key, value).await.is_ok(),
-            Workload::Cas => match client
-                .compare_and_swap(&cas_key, value)
-                .prev_index(cas_index)
-                .await
-            {
-                Ok(r) => {
-                    cas_index = r.node.modified_index;
+            Workload::Cas => match client.compare_and_swap(&cas_key, value, cas_index).await {
+                Ok(Some(index)) => {
+                    cas_index = index;
                     true
                 }
-                Err(_) => {
-                    cas_index = client
-                        .read(&cas_key)
-                        .await
-                        .map(|r| r.node.modified_index)
-                        .unwrap_or(cas_index);
+                _ => {
+                    cas_index = client.read(&cas_key).await.unwrap_or(cas_index);
                     false
                 }
             },
