@@ -246,6 +246,12 @@ pub enum Command {
     DevCluster(crate::commands::dev_cluster::DevClusterArgs),
     /// Measure throughput and latency against an etcd cluster.
     Bench(crate::bench::BenchArgs),
+    /// Key commands on etcd's v3 API (as `ETCDCTL_API=3 etcdctl` prints them).
+    V3 {
+        /// The command.
+        #[command(subcommand)]
+        command: crate::commands::v3::V3Command,
+    },
     /// Print a shell completion script.
     Completions {
         /// The shell.

@@ -82,6 +82,9 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         _ => {}
     }
     let command = cli.command;
+    if let Command::V3 { command } = &command {
+        return commands::v3::run(&cli.global, command).await;
+    }
     if let Command::Bench(args) = command {
         let target = match args.api {
             bench::Api::V2 => bench::Target::V2(Ctx::new(cli.global).await?.client),

@@ -13,9 +13,13 @@ struct Run {
 }
 
 fn run(program: &str, endpoint: &str, args: &[&str], stdin: Option<&str>) -> Run {
+    run_api("2", program, endpoint, args, stdin)
+}
+
+fn run_api(api: &str, program: &str, endpoint: &str, args: &[&str], stdin: Option<&str>) -> Run {
     let mut child = Command::new(program)
         .args(args)
-        .env("ETCDCTL_API", "2")
+        .env("ETCDCTL_API", api)
         .env("ETCDCTL_ENDPOINTS", endpoint)
         .stdin(if stdin.is_some() {
             Stdio::piped()
@@ -118,6 +122,49 @@ fn same(url: &str, args: &[&str], stdin: Option<&str>) {
         "\n`{}` differs (left etcdctl, right rsetcd)",
         args.join(" ")
     );
+}
+
+#[test]
+fn v3_key_commands_match_etcdctl_v3() {
+    if !etcdctl_available() {
+        return;
+    }
+    let node = Etcd::start().unwrap();
+    let url = node.client_url();
+    for args in [
+        &["put", "/P/a", "hello world"][..],
+        &["put", "/P/b", "2"],
+        &["get", "/P/a"],
+        &["get", "/P/", "--prefix"],
+        &["get", "/P/nope"],
+        &["del", "/P/a"],
+        &["del", "/P/", "--prefix"],
+        &["get", "/P/", "--prefix"],
+    ] {
+        let e_args: Vec<String> = args.iter().map(|a| a.replace("/P", "/e")).collect();
+        let mut r_args = vec!["v3".to_string()];
+        r_args.extend(args.iter().map(|a| a.replace("/P", "/r")));
+        let e = run_api(
+            "3",
+            "etcdctl",
+            &url,
+            &e_args.iter().map(String::as_str).collect::<Vec<_>>(),
+            None,
+        );
+        let r = run_api(
+            "3",
+            RSETCD,
+            &url,
+            &r_args.iter().map(String::as_str).collect::<Vec<_>>(),
+            None,
+        );
+        assert_eq!(
+            (e.stdout.replace("/e", "/P"), e.code),
+            (r.stdout.replace("/r", "/P"), r.code),
+            "`{}` differs (left etcdctl, right rsetcd)",
+            args.join(" ")
+        );
+    }
 }
 
 #[test]

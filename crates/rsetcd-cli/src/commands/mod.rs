@@ -4,4 +4,5 @@ pub mod auth;
 pub mod dev_cluster;
 pub mod keys;
 pub mod member;
+pub mod v3;
 pub mod watch;
