@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Side-by-side benchmarks in one run: rsetcd bench against wrk (the best possible HTTP client), the
-# Python clients pyetcd and python-etcd, and Debian's etcdctl for one-shot commands. Starts its own
+# Python clients pyetcd and python-etcd, the etcd-client crate (v3), and Debian's etcdctl (v2 and
+# v3) for one-shot commands. Starts its own
 # etcd nodes (one on tmpfs, one on disk), alternates the runs, reports medians, writes BENCHMARKS.md.
 #
 #   scripts/bench-compare.sh            # 3 s per run, 2 alternating rounds (a few minutes)
@@ -14,6 +15,7 @@ scripts/install-etcd.sh
 need=()
 command -v wrk >/dev/null || need+=(wrk)
 command -v curl >/dev/null || need+=(curl)
+command -v protoc >/dev/null || need+=(protobuf-compiler)   # etcd-client's build needs it
 python3 -m venv --help >/dev/null 2>&1 || need+=(python3-venv)
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""; [ "$(id -u)" -ne 0 ] && sudo=sudo
@@ -28,6 +30,9 @@ trap cleanup EXIT INT TERM
 echo "== building rsetcd (release)" >&2
 cargo build --quiet --release -p rsetcd-cli
 rsetcd=$PWD/target/release/rsetcd
+echo "== building the etcd-client bench (release)" >&2
+(cd bench/etcd-client-bench && cargo build --quiet --release --locked)
+etcd_client_bench=$PWD/bench/etcd-client-bench/target/release/etcd-client-bench
 
 echo "== Python clients in throwaway venvs" >&2
 for lib in pyetcd python-etcd; do
@@ -51,4 +56,5 @@ echo "== etcd on tmpfs: $fast; etcd on disk: $disk" >&2
 
 python3 scripts/bench/compare.py --endpoint "$fast" --fsync-endpoint "$disk" --rsetcd "$rsetcd" \
   --pyetcd-venv "$work/pyetcd" --python-etcd-venv "$work/python-etcd" \
+  --etcd-client-bench "$etcd_client_bench" \
   --seconds "$seconds" --rounds "$rounds" --out BENCHMARKS.md

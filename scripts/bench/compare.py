@@ -46,15 +46,25 @@ def parse_wrk_latency(text):
     return float(value) * {"us": 1, "ms": 1000, "s": 1_000_000}[unit]
 
 
-def run_rsetcd(rsetcd, endpoint, workload, clients, seconds, extra=()):
+def run_rsetcd(rsetcd, endpoint, workload, clients, seconds, extra=(), threads=None):
     # The same threads as wrk: one for one client, two (one per core) otherwise.
-    threads = 1 if clients == 1 else 2
+    if threads is None:
+        threads = 1 if clients == 1 else 2
     cmd = [rsetcd, "--endpoints", endpoint, "--no-sync", "bench", workload, "--clients", str(clients),
            "--threads", str(threads), "--duration", f"{seconds}s", "--json", *extra]
     r = json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout)
     if r.get("errors"):
         sys.exit(f"rsetcd bench saw {r['errors']} errors: {' '.join(cmd)}")
     return {"ops": r["ops_per_sec"], "p99_us": r["latency"]["p99_us"], "cpu_per_1k": r["cpu_secs_per_1k_ops"], "raw": r}
+
+
+def run_etcd_client(binary, endpoint, workload, clients, seconds):
+    out = subprocess.run([binary, workload, endpoint, str(clients), str(seconds)],
+                         capture_output=True, text=True, check=True).stdout
+    r = json.loads(out)
+    if r.get("errors"):
+        sys.exit(f"etcd-client bench saw {r['errors']} errors")
+    return {"ops": r["ops_per_sec"], "p99_us": r["latency"]["p99_us"], "cpu_per_1k": r["cpu_secs_per_1k_ops"]}
 
 
 def run_python(venv, driver, library, endpoint, seconds):
@@ -89,6 +99,7 @@ def main():
     p.add_argument("--python-etcd-venv", required=True)
     p.add_argument("--seconds", type=int, default=3)
     p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--etcd-client-bench", required=True, help="bench/etcd-client-bench's binary")
     p.add_argument("--out", default="BENCHMARKS.md")
     a = p.parse_args()
     here = os.path.dirname(os.path.abspath(__file__))
@@ -126,25 +137,44 @@ def main():
         rows.append(row)
         print(f"{name:12} c={clients:<3} rsetcd {row['rsetcd']['ops']:9.0f} ops/s   wrk {row['wrk']['ops']:9.0f} ops/s", file=sys.stderr)
 
-    # Watch: 5,000 watchers, 500 events/s.
+    # v3: rsetcd::v3 against the etcd-client crate, both on one single-threaded runtime.
+    v3_rows = []
+    for name, clients, extra in [("get", 1, ["--keys", "1"]), ("get", 64, ["--keys", "1"]),
+                                 ("set", 1, ["--keys", "1"]), ("set", 64, ["--keys", "64"]),
+                                 ("cas", 1, []), ("cas", 64, [])]:
+        ours, theirs = [], []
+        for _ in range(a.rounds):
+            theirs.append(run_etcd_client(a.etcd_client_bench, ep, name, clients, secs))
+            ours.append(run_rsetcd(a.rsetcd, ep, name, clients, secs, ["--api", "v3", *extra], threads=1))
+        row = {"workload": name, "clients": clients,
+               "rsetcd": {k: median(ours, k) for k in ("ops", "p99_us", "cpu_per_1k")},
+               "etcd-client": {k: median(theirs, k) for k in ("ops", "p99_us", "cpu_per_1k")}}
+        v3_rows.append(row)
+        print(f"v3 {name:9} c={clients:<3} rsetcd {row['rsetcd']['ops']:9.0f} ops/s   etcd-client {row['etcd-client']['ops']:9.0f} ops/s", file=sys.stderr)
+
+    # Watch: 5,000 watchers, 500 events/s, v2 and v3.
     watch = []
     for _ in range(a.rounds):
-        watch.append(run_rsetcd(a.rsetcd, ep, "watch", 1, secs, ["--watchers", "5000", "--rate", "500", "--total", str(500 * secs)])["raw"])
+        for api in ("v2", "v3"):
+            watch.append(run_rsetcd(a.rsetcd, ep, "watch", 1, secs, ["--api", api, "--watchers", "5000", "--rate", "500", "--total", str(500 * secs)])["raw"] | {"api": api})
     # One-shot command latency: the whole process, etcdctl v2 against rsetcd.
     env_get = ["--endpoints", ep, "get", "/bench/k0"]
-    etcdctl_t, rsetcd_t = [], []
+    times = {k: [] for k in ("etcdctl2", "rsetcd2", "etcdctl3", "rsetcd3")}
     for _ in range(a.rounds):
-        etcdctl_t.append(one_shot(["env", "ETCDCTL_API=2", "etcdctl", *env_get], 15))
-        rsetcd_t.append(one_shot([a.rsetcd, *env_get], 15))
+        times["etcdctl2"].append(one_shot(["env", "ETCDCTL_API=2", "etcdctl", *env_get], 15))
+        times["rsetcd2"].append(one_shot([a.rsetcd, *env_get], 15))
+        times["etcdctl3"].append(one_shot(["env", "ETCDCTL_API=3", "etcdctl", *env_get], 15))
+        times["rsetcd3"].append(one_shot([a.rsetcd, "--endpoints", ep, "v3", "get", "/bench/k0"], 15))
+    one_shots = {k: statistics.median(v) for k, v in times.items()}
 
-    write_report(a, rows, watch, statistics.median(etcdctl_t), statistics.median(rsetcd_t))
+    write_report(a, rows, v3_rows, watch, one_shots)
 
 
 def fmt_ratio(x):
     return f"{x:.2f}×"
 
 
-def write_report(a, rows, watch, etcdctl_s, rsetcd_s):
+def write_report(a, rows, v3_rows, watch, one_shots):
     lines = ["| workload | clients | rsetcd ops/s | wrk ops/s | rsetcd / wrk | rsetcd p99 µs | wrk p99 µs | rsetcd CPU s/1k ops | wrk CPU s/1k ops | CPU ratio |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
@@ -157,15 +187,23 @@ def write_report(a, rows, watch, etcdctl_s, rsetcd_s):
     for lib in ("pyetcd", "python-etcd"):
         r = get1[lib]
         py.append(f"| {lib} | {r['ops']:.0f} | {r['p99_us']:.0f} | {r['cpu_per_1k']:.4f} | {fmt_ratio(get1['rsetcd']['ops'] / r['ops'])} |")
-    w = watch[-1]
-    wl = ["", "| watch | watchers | events | missed | p50 µs | p99 µs | p99.9 µs | memory per watcher |", "|---|---|---|---|---|---|---|---|"]
+    v3 = ["", "| v3 workload | in flight | rsetcd ops/s | etcd-client ops/s | rsetcd / etcd-client | rsetcd p99 µs | etcd-client p99 µs | rsetcd CPU s/1k ops | etcd-client CPU s/1k ops | CPU ratio |",
+          "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in v3_rows:
+        o, e = r["rsetcd"], r["etcd-client"]
+        v3.append(f"| {r['workload']} | {r['clients']} | {o['ops']:.0f} | {e['ops']:.0f} | {fmt_ratio(o['ops'] / e['ops'])} | "
+                  f"{o['p99_us']:.0f} | {e['p99_us']:.0f} | {o['cpu_per_1k']:.4f} | {e['cpu_per_1k']:.4f} | {fmt_ratio(o['cpu_per_1k'] / e['cpu_per_1k'])} |")
+    wl = ["", "| watch | api | watchers | events | missed | p50 µs | p99 µs | p99.9 µs | memory per watcher |", "|---|---|---|---|---|---|---|---|---|"]
     for r in watch:
         l = r["latency"]
-        wl.append(f"| 500 events/s | {r['watchers']} | {r['ops']} | {r['missed_events']} | {l['p50_us']} | {l['p99_us']} | {l['p999_us']} | {r['memory_per_watcher_bytes'] / 1024:.1f} KiB |")
+        wl.append(f"| 500 events/s | {r['api']} | {r['watchers']} | {r['ops']} | {r['missed_events']} | {l['p50_us']} | {l['p99_us']} | {l['p999_us']} | {r['memory_per_watcher_bytes'] / 1024:.1f} KiB |")
+    o = one_shots
     one = ["", "| one-shot `get /bench/k0` (whole process, median of 15 × rounds) | wall time |", "|---|---|",
-           f"| `ETCDCTL_API=2 etcdctl get` | {etcdctl_s * 1000:.1f} ms |",
-           f"| `rsetcd get` | {rsetcd_s * 1000:.1f} ms ({fmt_ratio(rsetcd_s / etcdctl_s)} of etcdctl) |"]
-    table = "\n".join(lines + py + wl + one)
+           f"| `ETCDCTL_API=2 etcdctl get` | {o['etcdctl2'] * 1000:.1f} ms |",
+           f"| `rsetcd get` | {o['rsetcd2'] * 1000:.1f} ms ({fmt_ratio(o['rsetcd2'] / o['etcdctl2'])} of etcdctl) |",
+           f"| `ETCDCTL_API=3 etcdctl get` | {o['etcdctl3'] * 1000:.1f} ms |",
+           f"| `rsetcd v3 get` | {o['rsetcd3'] * 1000:.1f} ms ({fmt_ratio(o['rsetcd3'] / o['etcdctl3'])} of etcdctl) |"]
+    table = "\n".join(lines + py + v3 + wl + one)
     print(table)
     cpu = "unknown"
     try:
@@ -181,7 +219,7 @@ def write_report(a, rows, watch, etcdctl_s, rsetcd_s):
     section = f"""<!-- generated by scripts/bench-compare.sh: everything between these markers is rewritten -->
 Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {os.cpu_count()} cores ({cpu}), {platform.platform()};
 etcd, the clients and the load generator share the machine. {versions['etcd']}; {versions['wrk']}; {versions['rsetcd']}.
-Medians of {a.rounds} alternating rounds of {a.seconds} s each. The tmpfs etcd stands in for `--unsafe-no-fsync`,
+Medians of {a.rounds} alternating rounds of {a.seconds} s each (v3: rsetcd and etcd-client each on one single-threaded runtime). The tmpfs etcd stands in for `--unsafe-no-fsync`,
 which etcd 3.4.23 does not have; the `(fsync)` rows use a data directory on disk.
 
 {table}
