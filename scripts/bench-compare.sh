@@ -24,7 +24,10 @@ fi
 
 work=$(mktemp -d -t rsetcd-bench-XXXXXX)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true; rm -rf "$work"
+}
 trap cleanup EXIT INT TERM
 
 echo "== building rsetcd (release)" >&2
@@ -40,17 +43,20 @@ for lib in pyetcd python-etcd; do
   "$work/$lib/bin/pip" install -q --disable-pip-version-check "$lib"
 done
 
-start_node() { # $1 = base port, $2.. = extra dev-cluster flags; prints the endpoint
+start_node() { # $1 = base port, $2.. = extra dev-cluster flags (run here, not in a subshell: cleanup kills it)
   "$rsetcd" dev-cluster --nodes 1 --base-port "$1" "${@:2}" >"$work/dc-$1.out" 2>&1 &
   pids+=($!)
   for _ in $(seq 1 200); do
     grep -q '^export ETCDCTL_ENDPOINTS=' "$work/dc-$1.out" 2>/dev/null && break
     sleep 0.1
   done
-  sed -n 's/^export ETCDCTL_ENDPOINTS=//p' "$work/dc-$1.out"
 }
-fast=$(start_node "${RSETCD_BENCH_PORT:-31000}" --unsafe-no-fsync)
-disk=$(start_node "$(( ${RSETCD_BENCH_PORT:-31000} + 10 ))" --data-dir "$work/disk")
+endpoint_of() { sed -n 's/^export ETCDCTL_ENDPOINTS=//p' "$work/dc-$1.out"; }
+base=${RSETCD_BENCH_PORT:-31000}
+start_node "$base" --unsafe-no-fsync
+start_node "$((base + 10))" --data-dir "$work/disk"
+fast=$(endpoint_of "$base")
+disk=$(endpoint_of "$((base + 10))")
 [ -n "$fast" ] && [ -n "$disk" ] || { echo "etcd did not start" >&2; cat "$work"/dc-*.out >&2; exit 1; }
 echo "== etcd on tmpfs: $fast; etcd on disk: $disk" >&2
 
