@@ -78,6 +78,21 @@ pub(crate) fn copy(err: &Error) -> Error {
     }
 }
 
+/// Whether waiting (or another endpoint) may cure `err`: the connection failed or etcd was
+/// unavailable for a while (no leader, stopping, timed out). Refusals (permissions, bad
+/// requests, configuration) are final.
+pub(crate) fn transient(err: &Error) -> bool {
+    match err {
+        Error::Connect { .. }
+        | Error::Timeout { .. }
+        | Error::Transport { .. }
+        | Error::OutcomeUnknown { .. } => true,
+        Error::NoMoreHosts { failures } => failures.iter().any(|(_, e)| transient(e)),
+        Error::V3 { kind, .. } => kind.not_applied_elsewhere_ok() || kind.outcome_unknown(),
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,5 +129,22 @@ mod tests {
             other => panic!("expected NoMoreHosts, got {other:?}"),
         }
         assert!(matches!(round_error(&[]), Error::Config(_)));
+    }
+
+    #[test]
+    fn connection_failures_are_transient_refusals_are_not() {
+        let refused = Error::Connect {
+            endpoint: "http://a".into(),
+            source: "refused".into(),
+        };
+        assert!(transient(&refused));
+        assert!(transient(&Error::NoMoreHosts {
+            failures: vec![("http://a".into(), refused)]
+        }));
+        assert!(!transient(&Error::Config("bad".into())));
+        assert!(!transient(&Error::Tls {
+            endpoint: "https://a".into(),
+            reason: "untrusted".into()
+        }));
     }
 }

@@ -2,19 +2,6 @@
 //! another endpoint when a connection or member dies, from its last revision + 1 (no gap, no
 //! duplicate), and reports a compacted start as a typed [`WatchItem::Compacted`].
 //!
-//! - **Outages.** While no endpoint serves the stream, watches wait and retry; once the
-//!   give-up bound ([`WatchBuilder::give_up_after`], 30 s by default as for the v2 watch)
-//!   has passed since the first failure in a row, each watch yields that failure
-//!   ([`Error::Connect`] for one endpoint, [`Error::NoMoreHosts`] listing each) and ends.
-//! - **Slow consumers.** Each watch holds at most [`WatchBuilder::buffer`] unread items (256
-//!   by default), so a watch nobody reads does not grow memory. A watch whose buffer is full
-//!   is cancelled on the server while the others go on; once half of its buffer has been read,
-//!   it is created again from the revision after the last one it delivered, so its consumer
-//!   still sees every change exactly once, in order. The price: while it lags, etcd replays
-//!   the missed history from its store, and if that history has been compacted meanwhile the
-//!   watch ends with [`WatchItem::Compacted`], as after any resume. Progress items that do not
-//!   fit are dropped (they carry no change).
-//!
 //! ```no_run
 //! # async fn demo(client: rsetcd::v3::Client) -> rsetcd::Result<()> {
 //! use rsetcd::v3::WatchItem;
@@ -158,8 +145,7 @@ impl WatchBuilder<'_> {
 
     /// How many items may wait unread (default [`DEFAULT_WATCH_BUFFER`], at least 2). When
     /// they are all unread, the watch pauses on the server until half of them have been read,
-    /// then resumes where it stopped: nothing is lost or repeated (see the
-    /// [module documentation](self)).
+    /// then resumes where it stopped: nothing is lost or repeated (see [`Watch`]).
     pub fn buffer(mut self, items: usize) -> Self {
         self.buffer = items.max(2);
         self
@@ -220,8 +206,21 @@ fn stopped() -> Error {
 ///
 /// An `Err` item (for example [`V3ErrorKind::PermissionDenied`](super::V3ErrorKind)) ends the
 /// watch; so does [`WatchItem::Compacted`]. A broken connection does not: the watch resumes
-/// on another endpoint by itself, and ends with an error only when no endpoint has served it
-/// for its [give-up bound](WatchBuilder::give_up_after).
+/// on another endpoint by itself.
+///
+/// - **Outages.** While no endpoint serves the stream, watches wait and retry; once the
+///   give-up bound ([`WatchBuilder::give_up_after`], 30 s by default as for the v2 watch)
+///   has passed since the first failure in a row, each watch yields that failure
+///   ([`Error::Connect`] for one endpoint, [`Error::NoMoreHosts`] listing each) and ends.
+/// - **Slow consumers.** Each watch holds at most [`WatchBuilder::buffer`] unread items (256
+///   by default), so a watch nobody reads does not grow memory. A watch whose buffer is full
+///   is cancelled on the server while the others go on; once half of its buffer has been read,
+///   it is created again from the revision after the last one it delivered, so its consumer
+///   still sees every change exactly once, in order. The price: while it lags, etcd replays
+///   the missed history from its store, and if that history has been compacted meanwhile the
+///   watch ends with [`WatchItem::Compacted`], as after any resume. Progress items that do not
+///   fit are dropped (they carry no change).
+///
 #[derive(Debug)]
 pub struct Watch {
     id: i64,
