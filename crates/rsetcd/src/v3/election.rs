@@ -36,7 +36,9 @@ use super::client::{request, Client, Core, Retry};
 use super::error::from_status;
 use super::kv::{bytes, BoxFuture};
 use super::lock::Session;
-use super::outage::{round_error, transient, BACKOFF_MAX, BACKOFF_MIN, DEFAULT_GIVE_UP};
+use super::outage::{
+    round_error, transient, BACKOFF_MAX, BACKOFF_MIN, DEFAULT_GIVE_UP, SHORT_LIVED,
+};
 use super::proto::mvccpb::KeyValue;
 use super::proto::v3electionpb::election_client::ElectionClient;
 use super::proto::v3electionpb::{
@@ -166,6 +168,7 @@ impl<'a> IntoFuture for ObserveBuilder<'a> {
                 last: None,
                 first,
                 stream: None,
+                opened: Instant::now(),
                 next: pinned,
                 failing_since: None,
                 backoff: BACKOFF_MIN,
@@ -229,6 +232,8 @@ struct Observer {
     /// The leader found when the observer was made, to yield first.
     first: Option<KeyValue>,
     stream: Option<(Streaming<LeaderResponse>, Endpoint)>,
+    /// When the stream opened.
+    opened: Instant,
     /// The index of the endpoint to try first.
     next: usize,
     /// Since when no stream has been working (`None`: one is).
@@ -294,6 +299,7 @@ impl Observer {
                 Ok(answer) => {
                     tracing::debug!(endpoint = %endpoint, "observe stream open");
                     self.next = idx;
+                    self.opened = Instant::now();
                     self.stream = Some((answer.into_inner(), endpoint.clone()));
                     return Ok(());
                 }
@@ -324,7 +330,6 @@ impl Observer {
             match stream.message().await {
                 Ok(Some(answer)) => {
                     self.failing_since = None;
-                    self.backoff = BACKOFF_MIN;
                     if let Some(kv) = answer.kv {
                         return Ok(kv);
                     }
@@ -381,6 +386,12 @@ async fn step(mut o: Observer) -> Option<(Result<KeyValue>, Observer)> {
                     }
                     Some(err) => tracing::debug!(error = %err, "observe stream broke; resuming"),
                     None => tracing::debug!("observe stream ended; resuming"),
+                }
+                if o.opened.elapsed() >= SHORT_LIVED {
+                    o.backoff = BACKOFF_MIN;
+                } else {
+                    tokio::time::sleep(o.backoff).await;
+                    o.backoff = (o.backoff * 2).min(BACKOFF_MAX);
                 }
             }
         }

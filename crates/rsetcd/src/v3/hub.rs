@@ -29,7 +29,7 @@ use tonic::Streaming;
 
 use super::client::{request, Core};
 use super::error::{from_message, from_status};
-use super::outage::{copy, round_error, BACKOFF_MAX, BACKOFF_MIN};
+use super::outage::{copy, round_error, BACKOFF_MAX, BACKOFF_MIN, SHORT_LIVED};
 use super::proto::etcdserverpb::watch_client::WatchClient;
 use super::proto::etcdserverpb::watch_request::RequestUnion;
 use super::proto::etcdserverpb::{
@@ -191,14 +191,23 @@ async fn run(core: Arc<Core>, mut commands: mpsc::UnboundedReceiver<Command>) {
         }
         match st.open().await {
             Ok((sender, stream)) => {
-                backoff = BACKOFF_MIN;
                 st.failing_since = None;
+                let opened = Instant::now();
                 match st.serve(sender, stream, &mut commands).await {
                     Stop::Exit => return,
                     Stop::Broken => {
                         st.failing_since.get_or_insert_with(Instant::now);
+                        if opened.elapsed() >= SHORT_LIVED {
+                            backoff = BACKOFF_MIN;
+                        } else {
+                            let until = Instant::now() + backoff;
+                            backoff = (backoff * 2).min(BACKOFF_MAX);
+                            if !st.wait_offline(&mut commands, Some(until)).await {
+                                return;
+                            }
+                        }
                     }
-                    Stop::Idle | Stop::Continue => {}
+                    Stop::Idle | Stop::Continue => backoff = BACKOFF_MIN,
                 }
             }
             Err(failures) => {

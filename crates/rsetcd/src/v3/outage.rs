@@ -14,6 +14,10 @@ pub(crate) const BACKOFF_MIN: Duration = Duration::from_millis(50);
 /// The longest pause between rounds.
 pub(crate) const BACKOFF_MAX: Duration = Duration::from_secs(2);
 
+/// A stream that breaks sooner than this after it opened is followed by the growing pause, as
+/// a failed round is (a server that ends every stream at once must not be asked in a loop).
+pub(crate) const SHORT_LIVED: Duration = Duration::from_secs(1);
+
 /// The error a stream ends with after a failed round: the one failure, or every endpoint's.
 pub(crate) fn round_error(failures: &[(String, Error)]) -> Error {
     match failures {
