@@ -363,3 +363,29 @@ async fn a_slow_watch_whose_history_was_compacted_meanwhile_yields_compacted() {
     let end = tokio::time::timeout(WAIT, w.next()).await.unwrap();
     assert!(end.is_none(), "the watch ends after Compacted: {end:?}");
 }
+
+#[tokio::test]
+async fn a_watch_rides_out_an_outage_shorter_than_its_bound() {
+    let (node, c) = v3common::own_node().await;
+    let k = format!("{}k", unique("outage"));
+    let mut w = c
+        .watch(&k)
+        .give_up_after(Duration::from_secs(60))
+        .await
+        .unwrap();
+    c.put(&k, "0").await.unwrap();
+    assert_eq!(values(&mut w, 1).await, [0]);
+    // Down (every endpoint refuses for a while), then back with its data on the same port.
+    let node = tokio::task::spawn_blocking(move || {
+        let mut node = node;
+        node.restart().expect("restart etcd");
+        node
+    })
+    .await
+    .unwrap();
+    for i in 1..=3 {
+        c.put(&k, i.to_string()).await.unwrap();
+    }
+    assert_eq!(values(&mut w, 3).await, [1, 2, 3]);
+    drop(node);
+}
