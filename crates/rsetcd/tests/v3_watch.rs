@@ -1,12 +1,14 @@
-//! v3 watches against real etcd: options, multiplexing, progress, compaction, and resuming after
-//! the member under the watch stream is killed in a 3-node cluster.
+//! v3 watches against real etcd: options, multiplexing, progress, compaction, resuming after
+//! the member under the watch stream is killed in a 3-node cluster, giving up when no endpoint
+//! is left, and slow consumers (bounded buffers, no gap, no duplicate, others not held up).
 
 mod v3common;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rsetcd::v3::proto::mvccpb::event::EventType;
 use rsetcd::v3::{Client, Event, Watch, WatchItem};
+use rsetcd::Error;
 use rsetcd_testkit::Cluster;
 use v3common::{client, text, unique};
 
@@ -32,6 +34,15 @@ async fn events(w: &mut Watch, n: usize) -> Vec<Event> {
         }
     }
     out
+}
+
+/// The values of the next `n` events, as numbers.
+async fn values(w: &mut Watch, n: usize) -> Vec<u64> {
+    events(w, n)
+        .await
+        .iter()
+        .map(|e| text(&e.kv.as_ref().unwrap().value).parse().unwrap())
+        .collect()
 }
 
 fn describe(e: &Event) -> String {
@@ -244,4 +255,137 @@ async fn watch_resumes_exactly_after_its_member_is_killed() {
         extra.is_err(),
         "unexpected item after the last write: {extra:?}"
     );
+}
+
+#[tokio::test]
+async fn an_established_watch_gives_up_after_its_bound_when_no_endpoint_is_left() {
+    let (mut node, c) = v3common::own_node().await;
+    let k = format!("{}k", unique("giveup"));
+    let bound = Duration::from_secs(2);
+    let mut w = c.watch(&k).give_up_after(bound).await.unwrap();
+    c.put(&k, "1").await.unwrap();
+    assert!(matches!(item(&mut w).await, WatchItem::Events { .. }));
+
+    let killed = Instant::now();
+    node.kill().unwrap();
+    let last = tokio::time::timeout(bound + WAIT, w.next())
+        .await
+        .expect("the watch gives up within its bound")
+        .expect("an error item before the end");
+    let waited = killed.elapsed();
+    let err = last.expect_err("the last item is the failure");
+    // One endpoint: its own failure (a refused connection), not a wrapper.
+    assert!(matches!(err, Error::Connect { .. }), "{err:?}");
+    assert!(
+        waited >= bound,
+        "gave up after {waited:?}, before {bound:?}"
+    );
+    assert!(
+        waited < bound + Duration::from_secs(3),
+        "gave up only after {waited:?}"
+    );
+    let end = tokio::time::timeout(WAIT, w.next()).await.unwrap();
+    assert!(end.is_none(), "the watch ends after its error: {end:?}");
+}
+
+#[tokio::test]
+async fn a_slow_watch_holds_up_no_other_and_still_sees_every_change_once() {
+    let c = client();
+    let p = unique("slow");
+    const BUF: usize = 8;
+    const N: usize = 100;
+    let mut slow = c.watch(&p).prefix().buffer(BUF).await.unwrap();
+    let mut fast = c.watch(&p).prefix().buffer(BUF).await.unwrap();
+    let writer = c.clone();
+    let key = format!("{p}k");
+    let write_all = tokio::spawn(async move {
+        for i in 0..N {
+            writer.put(&key, i.to_string()).await.unwrap();
+        }
+    });
+    // The fast watch keeps up with the writer while the slow one is not read at all.
+    let seen = tokio::time::timeout(WAIT, values(&mut fast, N))
+        .await
+        .expect("the fast watch is not held up by the slow one");
+    write_all.await.unwrap();
+    assert_eq!(seen, (0..N as u64).collect::<Vec<_>>());
+    // The slow watch holds no more than its buffer...
+    assert_eq!(slow.buffered(), BUF);
+    // ...and, read now, yields the exact sequence: paused, then resumed where it stopped.
+    assert_eq!(
+        values(&mut slow, N).await,
+        (0..N as u64).collect::<Vec<_>>()
+    );
+    for w in [&mut slow, &mut fast] {
+        let extra = tokio::time::timeout(Duration::from_millis(300), w.next()).await;
+        assert!(extra.is_err(), "unexpected item: {extra:?}");
+    }
+    // Both go on.
+    c.put(format!("{p}k"), N.to_string()).await.unwrap();
+    assert_eq!(values(&mut slow, 1).await, [N as u64]);
+    assert_eq!(values(&mut fast, 1).await, [N as u64]);
+}
+
+#[tokio::test]
+async fn a_slow_watch_whose_history_was_compacted_meanwhile_yields_compacted() {
+    let (_node, c) = v3common::own_node().await;
+    let k = format!("{}k", unique("slowcompacted"));
+    let mut w = c.watch(&k).buffer(2).await.unwrap();
+    let mut last = 0;
+    for i in 0..10 {
+        last = c
+            .put(&k, i.to_string())
+            .await
+            .unwrap()
+            .header
+            .unwrap()
+            .revision;
+    }
+    // Unread, the watch fills its buffer and pauses at the third answer (answers already on
+    // their way are not affected by a compaction); the history it then needs is compacted.
+    c.compact(last, true).await.unwrap();
+    let mut seen = Vec::new();
+    let compacted = loop {
+        match item(&mut w).await {
+            WatchItem::Events { events, .. } => seen.extend(
+                events
+                    .iter()
+                    .map(|e| text(&e.kv.as_ref().unwrap().value).parse::<u64>().unwrap()),
+            ),
+            WatchItem::Compacted { compact_revision } => break compact_revision,
+            other => panic!("unexpected {other:?}"),
+        }
+    };
+    assert_eq!(compacted, last);
+    // What came before is an exact prefix of the writes: nothing skipped silently.
+    assert!(!seen.is_empty() && seen.len() < 10, "{seen:?}");
+    assert_eq!(seen, (0..seen.len() as u64).collect::<Vec<_>>());
+    let end = tokio::time::timeout(WAIT, w.next()).await.unwrap();
+    assert!(end.is_none(), "the watch ends after Compacted: {end:?}");
+}
+
+#[tokio::test]
+async fn a_watch_rides_out_an_outage_shorter_than_its_bound() {
+    let (node, c) = v3common::own_node().await;
+    let k = format!("{}k", unique("outage"));
+    let mut w = c
+        .watch(&k)
+        .give_up_after(Duration::from_secs(60))
+        .await
+        .unwrap();
+    c.put(&k, "0").await.unwrap();
+    assert_eq!(values(&mut w, 1).await, [0]);
+    // Down (every endpoint refuses for a while), then back with its data on the same port.
+    let node = tokio::task::spawn_blocking(move || {
+        let mut node = node;
+        node.restart().expect("restart etcd");
+        node
+    })
+    .await
+    .unwrap();
+    for i in 1..=3 {
+        c.put(&k, i.to_string()).await.unwrap();
+    }
+    assert_eq!(values(&mut w, 3).await, [1, 2, 3]);
+    drop(node);
 }

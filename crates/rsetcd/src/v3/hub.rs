@@ -2,30 +2,44 @@
 //! creates every watch on it (one creation at a time, as etcd answers a refused creation
 //! without its ID), routes answers to each watch's channel, and when the stream breaks opens a
 //! new one on the next endpoint and re-creates every watch from its last revision + 1.
+//!
+//! Outages: while no endpoint takes the stream, the task retries with a growing pause; a watch
+//! whose give-up bound has passed since the first failure in a row gets the round's error as its
+//! last item and ends (see [`outage`](super::outage)).
+//!
+//! Slow consumers: each watch has a bounded channel, and the task never waits on one. When an
+//! answer does not fit, the task cancels that watch on the server and drops the answer (it was
+//! not delivered, so where the watch resumes does not move). A small task waits until half of
+//! the channel is free again; the watch is then created anew, under a fresh ID on the stream (so
+//! that late answers to the cancelled one are ignored), from its next revision: no gap, no
+//! duplicate, and the other watches of the stream never wait. Every watch is created under a
+//! fresh ID, and answers are routed by a map from IDs to watches.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
 use tokio_stream::wrappers::UnboundedReceiverStream;
 use tonic::Streaming;
 
 use super::client::{request, Core};
-use super::error::{from_message, from_status};
+use super::error::from_status;
+use super::outage::{copy, round_error, BACKOFF_MAX, BACKOFF_MIN, SHORT_LIVED};
 use super::proto::etcdserverpb::watch_client::WatchClient;
 use super::proto::etcdserverpb::watch_request::RequestUnion;
-use super::proto::etcdserverpb::{
-    WatchCancelRequest, WatchCreateRequest, WatchProgressRequest, WatchRequest, WatchResponse,
-};
+use super::proto::etcdserverpb::{WatchCreateRequest, WatchRequest, WatchResponse};
 use super::watch::WatchItem;
 use crate::error::{Error, Result};
 
-const BACKOFF_MIN: Duration = Duration::from_millis(50);
-const BACKOFF_MAX: Duration = Duration::from_secs(2);
+mod route;
 
-type Items = mpsc::UnboundedSender<Result<WatchItem>>;
+/// A watch's channel: bounded, filled by the hub without ever waiting.
+pub(crate) type Items = mpsc::Sender<Result<WatchItem>>;
 
 /// What a [`Watch`](super::Watch) asks of the hub.
 #[derive(Debug)]
@@ -35,6 +49,7 @@ pub(crate) enum Command {
         req: WatchCreateRequest,
         items: Items,
         created: oneshot::Sender<Result<i64>>,
+        give_up: Duration,
     },
     Cancel {
         id: i64,
@@ -76,12 +91,18 @@ struct Watcher {
     items: Items,
     created: Option<oneshot::Sender<Result<i64>>>,
     auth_retried: bool,
+    give_up: Duration,
+    /// Its ID on the current stream (0: not created there).
+    wire: i64,
+    /// Cancelled on the server because its consumer fell behind; created again once half of
+    /// its channel is free.
+    paused: bool,
 }
 
 impl Watcher {
-    fn create_request(&self, id: i64) -> WatchRequest {
+    fn create_request(&self, wire: i64) -> WatchRequest {
         let mut req = self.req.clone();
-        req.watch_id = id;
+        req.watch_id = wire;
         if self.next_rev > 0 {
             req.start_revision = self.next_rev;
         }
@@ -90,14 +111,26 @@ impl Watcher {
         }
     }
 
+    /// Ends the watch with `err`: the answer to its creation, or its last item.
     fn fail(mut self, err: Error) {
         match self.created.take() {
             Some(created) => {
                 let _ = created.send(Err(err));
             }
-            None => {
-                let _ = self.items.send(Err(err));
-            }
+            None => deliver_last(self.items, Err(err)),
+        }
+    }
+}
+
+/// Puts a watch's last item in its channel; when the channel is full, a small task waits for
+/// room (one item per ended watch, until read or the watch is dropped).
+fn deliver_last(items: Items, item: Result<WatchItem>) {
+    match items.try_send(item) {
+        Ok(()) | Err(TrySendError::Closed(_)) => {}
+        Err(TrySendError::Full(item)) => {
+            tokio::spawn(async move {
+                let _ = items.send(item).await;
+            });
         }
     }
 }
@@ -105,12 +138,22 @@ impl Watcher {
 struct State {
     core: Arc<Core>,
     watchers: BTreeMap<i64, Watcher>,
-    /// Creations not yet answered on the current stream; the front one has been sent.
+    /// Watches to create on the current stream, one at a time.
     queue: VecDeque<i64>,
+    /// The creation sent on the current stream and not answered yet: (watch, wire ID).
+    sending: Option<(i64, i64)>,
+    /// Wire IDs of the current stream → watches.
+    routes: HashMap<i64, i64>,
+    /// The next wire ID (never 0: etcd chooses the ID itself for 0).
+    next_wire: i64,
+    /// Paused watches waiting for room in their channel: each task ends with the watch's ID.
+    catching_up: JoinSet<i64>,
     /// Where to look for an endpoint first (after the one whose stream broke).
     prefer: usize,
     /// The endpoint of the current stream.
     endpoint: String,
+    /// Since when no stream has been working (`None`: one is).
+    failing_since: Option<Instant>,
 }
 
 /// Why serving a stream stopped.
@@ -119,6 +162,8 @@ enum Stop {
     Exit,
     /// The stream broke (or must be re-opened with a new token).
     Broken,
+    /// No watch needs the stream now.
+    Idle,
     /// Go on.
     Continue,
 }
@@ -128,37 +173,55 @@ async fn run(core: Arc<Core>, mut commands: mpsc::UnboundedReceiver<Command>) {
         core,
         watchers: BTreeMap::new(),
         queue: VecDeque::new(),
+        sending: None,
+        routes: HashMap::new(),
+        next_wire: 1,
+        catching_up: JoinSet::new(),
         prefer: 0,
         endpoint: String::new(),
+        failing_since: None,
     };
     let mut backoff = BACKOFF_MIN;
     loop {
-        while st.watchers.is_empty() {
-            match commands.recv().await {
-                None => return,
-                Some(cmd) => st.offline(cmd),
+        while !st.has_active() {
+            st.failing_since = None;
+            if !st.wait_offline(&mut commands, None).await {
+                return;
             }
         }
         match st.open().await {
-            Some((sender, stream)) => {
-                backoff = BACKOFF_MIN;
-                if let Stop::Exit = st.serve(sender, stream, &mut commands).await {
-                    return;
+            Ok((sender, stream)) => {
+                st.failing_since = None;
+                let opened = Instant::now();
+                match st.serve(sender, stream, &mut commands).await {
+                    Stop::Exit => return,
+                    Stop::Broken => {
+                        st.failing_since.get_or_insert_with(Instant::now);
+                        if opened.elapsed() >= SHORT_LIVED {
+                            backoff = BACKOFF_MIN;
+                        } else {
+                            let until = Instant::now() + backoff;
+                            backoff = (backoff * 2).min(BACKOFF_MAX);
+                            if !st.wait_offline(&mut commands, Some(until)).await {
+                                return;
+                            }
+                        }
+                    }
+                    Stop::Idle | Stop::Continue => backoff = BACKOFF_MIN,
                 }
             }
-            None => {
-                // Every endpoint failed: wait a little, still taking commands.
-                let sleep = tokio::time::sleep(backoff);
-                tokio::pin!(sleep);
+            Err(failures) => {
+                let since = *st.failing_since.get_or_insert_with(Instant::now);
+                st.give_up(since, &failures);
+                // Wait a little, still taking commands, but not past the next give-up.
+                let mut pause = backoff;
+                if let Some(first) = st.watchers.values().map(|w| since + w.give_up).min() {
+                    pause = pause.min(first.saturating_duration_since(Instant::now()));
+                }
                 backoff = (backoff * 2).min(BACKOFF_MAX);
-                loop {
-                    tokio::select! {
-                        _ = &mut sleep => break,
-                        cmd = commands.recv() => match cmd {
-                            None => return,
-                            Some(cmd) => st.offline(cmd),
-                        },
-                    }
+                let until = Instant::now() + pause;
+                if !st.wait_offline(&mut commands, Some(until)).await {
+                    return;
                 }
             }
         }
@@ -168,6 +231,39 @@ async fn run(core: Arc<Core>, mut commands: mpsc::UnboundedReceiver<Command>) {
 type Sender = mpsc::UnboundedSender<WatchRequest>;
 
 impl State {
+    /// Whether some watch needs a stream (one not paused).
+    fn has_active(&self) -> bool {
+        self.watchers.values().any(|w| !w.paused)
+    }
+
+    /// Takes commands and caught-up watches while no stream is open, until `until` (or, without
+    /// it, until one of them arrives). `false`: every handle is gone.
+    async fn wait_offline(
+        &mut self,
+        commands: &mut mpsc::UnboundedReceiver<Command>,
+        until: Option<Instant>,
+    ) -> bool {
+        let sleep = tokio::time::sleep_until(until.unwrap_or_else(Instant::now));
+        tokio::pin!(sleep);
+        loop {
+            tokio::select! {
+                _ = &mut sleep, if until.is_some() => return true,
+                cmd = commands.recv() => match cmd {
+                    None => return false,
+                    Some(cmd) => self.offline(cmd),
+                },
+                Some(done) = self.catching_up.join_next(), if !self.catching_up.is_empty() => {
+                    if let Ok(id) = done {
+                        self.caught_up(id);
+                    }
+                }
+            }
+            if until.is_none() {
+                return true;
+            }
+        }
+    }
+
     /// A command while no stream is open.
     fn offline(&mut self, cmd: Command) {
         match cmd {
@@ -176,6 +272,7 @@ impl State {
                 req,
                 items,
                 created,
+                give_up,
             } => {
                 let next_rev = req.start_revision;
                 self.watchers.insert(
@@ -186,6 +283,9 @@ impl State {
                         items,
                         created: Some(created),
                         auth_retried: false,
+                        give_up,
+                        wire: 0,
+                        paused: false,
                     },
                 );
             }
@@ -196,8 +296,40 @@ impl State {
         }
     }
 
-    /// Opens a stream on the first endpoint that takes it, with the first creation sent.
-    async fn open(&mut self) -> Option<(Sender, Streaming<WatchResponse>)> {
+    /// A paused watch has room again: it is to be created anew (`true`), or is gone.
+    fn caught_up(&mut self, id: i64) -> bool {
+        let Some(w) = self.watchers.get_mut(&id) else {
+            return false;
+        };
+        if w.items.is_closed() {
+            self.watchers.remove(&id);
+            return false;
+        }
+        let was = w.paused;
+        w.paused = false;
+        was
+    }
+
+    /// Ends every watch whose give-up bound has passed since `since` with the round's error.
+    fn give_up(&mut self, since: Instant, failures: &[(String, Error)]) {
+        let failing = since.elapsed();
+        let ids: Vec<i64> = self
+            .watchers
+            .iter()
+            .filter(|(_, w)| failing >= w.give_up)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in ids {
+            if let Some(w) = self.watchers.remove(&id) {
+                tracing::debug!(watch = id, after = ?failing, "no endpoint serves the watch; giving up");
+                w.fail(round_error(failures));
+            }
+        }
+    }
+
+    /// Opens a stream on the first endpoint that takes it, with the first creation sent; or
+    /// every endpoint's failure.
+    async fn open(&mut self) -> Result<(Sender, Streaming<WatchResponse>), Vec<(String, Error)>> {
         let (list, _) = self.core.endpoints.snapshot();
         if list.is_empty() {
             let ids: Vec<i64> = self.watchers.keys().copied().collect();
@@ -206,19 +338,16 @@ impl State {
                     w.fail(super::client::no_endpoint());
                 }
             }
-            return None;
+            return Err(Vec::new());
         }
-        let start = if self.core.config.allow_reconnect {
+        let reconnect = self.core.config.allow_reconnect;
+        let start = if reconnect {
             self.prefer % list.len()
         } else {
             0
         };
-        let tries = if self.core.config.allow_reconnect {
-            list.len()
-        } else {
-            1
-        };
-        let mut failures = Vec::new();
+        let tries = if reconnect { list.len() } else { 1 };
+        let mut failures: Vec<(String, Error)> = Vec::new();
         let mut refreshed = false;
         let mut i = 0;
         while i < tries {
@@ -227,23 +356,22 @@ impl State {
             let token = match self.core.token().await {
                 Ok(t) => t,
                 Err(e) => {
-                    failures.push(e);
+                    failures.push((endpoint.url().to_string(), e));
                     break;
                 }
             };
             let channel = match self.core.channels.get(endpoint) {
                 Ok(c) => c,
                 Err(e) => {
-                    failures.push(e);
+                    failures.push((endpoint.url().to_string(), e));
                     i += 1;
                     continue;
                 }
             };
             let (sender, rx) = mpsc::unbounded_channel();
-            self.queue = self.watchers.keys().copied().collect();
-            if let Some(w) = self.queue.front().and_then(|id| self.watchers.get(id)) {
-                let _ = sender.send(w.create_request(self.queue[0]));
-            }
+            self.reset_stream();
+            // etcd sends the stream's headers with its first answer: a creation must go first.
+            self.send_next_create(&sender);
             let mut client = WatchClient::new(channel).max_decoding_message_size(usize::MAX);
             let call = client.watch(request(UnboundedReceiverStream::new(rx), &token));
             let limit = self.core.config.request_timeout + self.core.config.connect_timeout;
@@ -252,7 +380,7 @@ impl State {
                     tracing::debug!(endpoint = %endpoint, "watch stream open");
                     self.prefer = idx;
                     self.endpoint = endpoint.url().to_string();
-                    return Some((sender, answer.into_inner()));
+                    return Ok((sender, answer.into_inner()));
                 }
                 Ok(Err(status)) => from_status(&status, endpoint),
                 Err(_) => Error::Timeout {
@@ -262,30 +390,44 @@ impl State {
             };
             if !refreshed && self.core.needs_new_token(&err) {
                 refreshed = true;
-                if let Err(e) = self.core.refresh_token(token_generation(&token)).await {
-                    failures.push(e);
+                if let Err(e) = self.core.refresh_token(token.generation).await {
+                    failures.push((endpoint.url().to_string(), e));
                 }
                 continue;
             }
             tracing::debug!(endpoint = %endpoint, error = %err, "cannot open a watch stream");
-            failures.push(err);
+            failures.push((endpoint.url().to_string(), err));
             i += 1;
         }
+        self.reset_stream();
         // Refusals that will not change by waiting go to the watches waiting for creation.
-        if let Some(err) = failures.pop() {
+        if let Some((_, err)) = failures.last() {
             if matches!(err, Error::V3 { .. } | Error::Config(_)) {
                 let ids: Vec<i64> = self.watchers.keys().copied().collect();
                 for id in ids {
                     if self.watchers.get(&id).is_some_and(|w| w.created.is_some()) {
                         if let Some(w) = self.watchers.remove(&id) {
-                            w.fail(clone_error(&err));
+                            w.fail(copy(err));
                         }
                     }
                 }
             }
         }
         self.prefer = start + 1;
-        None
+        Err(failures)
+    }
+
+    /// Forgets the previous stream: every watch not paused is to be created on the next one.
+    fn reset_stream(&mut self) {
+        self.routes.clear();
+        self.sending = None;
+        self.queue.clear();
+        for (id, w) in self.watchers.iter_mut() {
+            w.wire = 0;
+            if !w.paused {
+                self.queue.push_back(*id);
+            }
+        }
     }
 
     async fn serve(
@@ -317,185 +459,20 @@ impl State {
                         return Stop::Broken;
                     }
                 },
-            }
-            if self.watchers.is_empty() && self.queue.is_empty() {
-                // Nothing left to watch: close the stream until a new watch comes.
-                return Stop::Broken;
-            }
-        }
-    }
-
-    fn command(&mut self, cmd: Command, sender: &Sender) {
-        match cmd {
-            Command::Create { id, .. } => {
-                self.offline(cmd);
-                self.queue.push_back(id);
-                if self.queue.len() == 1 {
-                    self.send_next_create(sender);
-                }
-            }
-            Command::Cancel { id } => {
-                if self.watchers.remove(&id).is_none() {
-                    return;
-                }
-                match self.queue.iter().position(|q| *q == id) {
-                    // Sent, not answered: cancelled when the answer comes.
-                    Some(0) => {}
-                    Some(pos) => {
-                        self.queue.remove(pos);
+                Some(done) = self.catching_up.join_next(), if !self.catching_up.is_empty() => {
+                    if let Ok(id) = done {
+                        if self.caught_up(id) {
+                            tracing::debug!(watch = id, "watch consumer caught up; resuming it");
+                            self.queue.push_back(id);
+                            self.send_next_create(&sender);
+                        }
                     }
-                    None => cancel(sender, id),
                 }
             }
-            Command::Progress => {
-                let _ = sender.send(WatchRequest {
-                    request_union: Some(RequestUnion::ProgressRequest(WatchProgressRequest {})),
-                });
+            if !self.has_active() && self.sending.is_none() {
+                // Nothing to watch now: close the stream until a watch needs one.
+                return Stop::Idle;
             }
         }
-    }
-
-    fn send_next_create(&mut self, sender: &Sender) {
-        while let Some(&id) = self.queue.front() {
-            match self.watchers.get(&id) {
-                Some(w) => {
-                    let _ = sender.send(w.create_request(id));
-                    return;
-                }
-                None => {
-                    self.queue.pop_front();
-                }
-            }
-        }
-    }
-
-    async fn answer(&mut self, resp: WatchResponse, sender: &Sender) -> Stop {
-        let revision = resp.header.as_ref().map_or(0, |h| h.revision);
-        if resp.created {
-            let Some(id) = self.queue.pop_front() else {
-                return Stop::Continue;
-            };
-            let stop = self.created(id, resp, revision, sender).await;
-            self.send_next_create(sender);
-            return stop;
-        }
-        if resp.canceled {
-            if let Some(w) = self.watchers.remove(&resp.watch_id) {
-                if resp.compact_revision > 0 {
-                    let _ = w.items.send(Ok(WatchItem::Compacted {
-                        compact_revision: resp.compact_revision,
-                    }));
-                } else {
-                    let reason = if resp.cancel_reason.is_empty() {
-                        "etcdserver: watch canceled"
-                    } else {
-                        &resp.cancel_reason
-                    };
-                    w.fail(from_message(reason, &self.endpoint));
-                }
-            }
-            return Stop::Continue;
-        }
-        if resp.watch_id == -1 {
-            // An answer to a progress request, for every watch; it may overtake events still
-            // on their way, so it does not move where a watch resumes.
-            for w in self.watchers.values().filter(|w| w.created.is_none()) {
-                let _ = w.items.send(Ok(WatchItem::Progress { revision }));
-            }
-            return Stop::Continue;
-        }
-        let Some(w) = self.watchers.get_mut(&resp.watch_id) else {
-            return Stop::Continue;
-        };
-        let item = if resp.events.is_empty() {
-            w.next_rev = w.next_rev.max(revision + 1);
-            WatchItem::Progress { revision }
-        } else {
-            let next = w.next_rev;
-            let events: Vec<_> = resp
-                .events
-                .into_iter()
-                .filter(|e| e.kv.as_ref().is_some_and(|kv| kv.mod_revision >= next))
-                .collect();
-            let Some(last) = events.last().and_then(|e| e.kv.as_ref()) else {
-                return Stop::Continue;
-            };
-            w.next_rev = last.mod_revision + 1;
-            WatchItem::Events { revision, events }
-        };
-        if w.items.send(Ok(item)).is_err() {
-            self.watchers.remove(&resp.watch_id);
-            cancel(sender, resp.watch_id);
-        }
-        Stop::Continue
-    }
-
-    async fn created(
-        &mut self,
-        id: i64,
-        resp: WatchResponse,
-        revision: i64,
-        sender: &Sender,
-    ) -> Stop {
-        let Some(w) = self.watchers.get_mut(&id) else {
-            // Cancelled while its creation was on the way.
-            if !resp.canceled {
-                cancel(sender, id);
-            }
-            return Stop::Continue;
-        };
-        if resp.canceled {
-            let err = from_message(&resp.cancel_reason, &self.endpoint);
-            if !w.auth_retried && self.core.needs_new_token(&err) {
-                // An expired token: renew it and re-open the stream.
-                w.auth_retried = true;
-                let stale = self.core.token().await.map(|t| token_generation(&t));
-                if let Ok(stale) = stale {
-                    let _ = self.core.refresh_token(stale).await;
-                }
-                return Stop::Broken;
-            }
-            if let Some(w) = self.watchers.remove(&id) {
-                w.fail(err);
-            }
-            return Stop::Continue;
-        }
-        w.auth_retried = false;
-        if w.next_rev == 0 {
-            w.next_rev = revision + 1;
-        }
-        if let Some(created) = w.created.take() {
-            let _ = created.send(Ok(revision));
-        }
-        Stop::Continue
-    }
-}
-
-fn cancel(sender: &Sender, id: i64) {
-    let _ = sender.send(WatchRequest {
-        request_union: Some(RequestUnion::CancelRequest(WatchCancelRequest {
-            watch_id: id,
-        })),
-    });
-}
-
-fn token_generation(token: &super::client::Token) -> u64 {
-    token.generation
-}
-
-fn clone_error(err: &Error) -> Error {
-    match err {
-        Error::V3 {
-            kind,
-            code,
-            message,
-            endpoint,
-        } => Error::V3 {
-            kind: *kind,
-            code: *code,
-            message: message.clone(),
-            endpoint: endpoint.clone(),
-        },
-        other => Error::Config(other.to_string()),
     }
 }

@@ -14,9 +14,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
-use tokio_stream::wrappers::UnboundedReceiverStream;
+use tokio_stream::wrappers::ReceiverStream;
 
 use super::client::{request, Client, Core, Retry};
 use super::error::{from_message, from_status};
@@ -285,8 +286,10 @@ async fn refresh_on(
             Ok(c) => c,
             Err(e) => return Refresh::Failed(e),
         };
-        let (sender, rx) = mpsc::unbounded_channel();
-        let _ = sender.send(LeaseKeepAliveRequest { id });
+        // One request at a time: the next is sent only after the answer to the previous one,
+        // so a channel of one never holds more (nothing grows while etcd is slow).
+        let (sender, rx) = mpsc::channel(1);
+        let _ = sender.try_send(LeaseKeepAliveRequest { id });
         let mut client = LeaseClient::new(channel);
         let limit = core.config.request_timeout;
         let timeout = |after| Error::Timeout {
@@ -295,7 +298,7 @@ async fn refresh_on(
         };
         let opened = tokio::time::timeout(
             limit + core.config.connect_timeout,
-            client.lease_keep_alive(request(UnboundedReceiverStream::new(rx), &token)),
+            client.lease_keep_alive(request(ReceiverStream::new(rx), &token)),
         )
         .await;
         let mut stream = match opened {
@@ -335,11 +338,20 @@ async fn refresh_on(
             }
             let every = Duration::from_millis((answer.ttl as u64 * 1000 / 3).max(100));
             tokio::time::sleep(every).await;
-            if sender.send(LeaseKeepAliveRequest { id }).is_err() {
-                return Refresh::Failed(Error::Transport {
-                    endpoint: endpoint.url().into(),
-                    source: "the keep-alive stream closed".into(),
-                });
+            match sender.try_send(LeaseKeepAliveRequest { id }) {
+                Ok(()) => {}
+                Err(TrySendError::Closed(_)) => {
+                    return Refresh::Failed(Error::Transport {
+                        endpoint: endpoint.url().into(),
+                        source: "the keep-alive stream closed".into(),
+                    })
+                }
+                Err(TrySendError::Full(_)) => {
+                    return Refresh::Failed(Error::Transport {
+                        endpoint: endpoint.url().into(),
+                        source: "the keep-alive stream took no request for a whole period".into(),
+                    })
+                }
             }
         }
     }

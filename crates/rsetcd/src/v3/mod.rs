@@ -31,6 +31,18 @@
 //! **never re-sent**: it returns [`Error::OutcomeUnknown`](crate::Error::OutcomeUnknown) unless
 //! the call opted in with `.retry_unknown_outcome()`.
 //!
+//! ## Long-lived streams
+//!
+//! [Watches](Client::watch) share one gRPC stream per client and resume by themselves on
+//! another endpoint from their last revision + 1; [election observers](Client::observe) resume
+//! by observing again elsewhere, never yielding a leader value twice. While no endpoint serves
+//! them they retry, and after a give-up bound (`give_up_after`, 30 s by default, as the v2
+//! watch) counted from the first failure in a row they yield that failure and end. Each watch
+//! buffers a bounded number of unread items: a consumer that falls behind pauses its own watch
+//! on the server (resumed without gap or duplicate once it catches up) and never holds up the
+//! others; see [`Watch`]. A lease [keep-alive](Client::lease_keep_alive) fails over the same
+//! way and reports the lease lost once its TTL has run out with no endpoint answering.
+//!
 //! ## Errors
 //!
 //! A refusal from etcd is [`Error::V3`](crate::Error::V3); match on
@@ -49,13 +61,14 @@ mod kv;
 mod lease;
 mod lock;
 mod maintenance;
+mod outage;
 pub mod proto;
 mod txn;
 mod watch;
 
 pub use auth::Permission;
 pub use client::Client;
-pub use election::Observe;
+pub use election::{Observe, ObserveBuilder};
 pub use error::{GrpcCode, V3ErrorKind};
 pub use kv::{
     prefix_end, BoxFuture, Delete, DeleteOp, Get, GetOp, Put, PutOp, SortOrder, SortTarget,
@@ -73,4 +86,4 @@ pub use proto::mvccpb::{Event, KeyValue};
 pub use proto::v3electionpb::{LeaderKey, ProclaimResponse, ResignResponse};
 pub use proto::v3lockpb::{LockResponse, UnlockResponse};
 pub use txn::{Compare, CompareOp, Op, Txn, TxnOp};
-pub use watch::{Watch, WatchBuilder, WatchItem};
+pub use watch::{Watch, WatchBuilder, WatchItem, DEFAULT_WATCH_BUFFER};

@@ -30,9 +30,12 @@ use std::task::{Context, Poll};
 
 use tokio::sync::{mpsc, oneshot};
 
+use std::time::Duration;
+
 use super::client::Client;
 use super::hub::Command;
 use super::kv::{bytes, prefix_end, BoxFuture};
+use super::outage::DEFAULT_GIVE_UP;
 use super::proto::etcdserverpb::watch_create_request::FilterType;
 use super::proto::etcdserverpb::WatchCreateRequest;
 use super::proto::mvccpb::Event;
@@ -69,7 +72,12 @@ pub enum WatchItem {
 pub struct WatchBuilder<'a> {
     client: &'a Client,
     req: WatchCreateRequest,
+    give_up: Duration,
+    buffer: usize,
 }
+
+/// How many unread items a watch holds by default (see [`WatchBuilder::buffer`]).
+pub const DEFAULT_WATCH_BUFFER: usize = 256;
 
 impl WatchBuilder<'_> {
     /// Watches every key starting with the key given (every key, for an empty key).
@@ -126,6 +134,22 @@ impl WatchBuilder<'_> {
         self.req.filters.push(FilterType::Nodelete as i32);
         self
     }
+
+    /// How long the watch keeps retrying while no endpoint serves it, counted from the first
+    /// failure in a row, before it yields that failure and ends (default 30 s, as the v2
+    /// watch's [`give_up_after`](crate::v2::Watch::give_up_after)).
+    pub fn give_up_after(mut self, bound: Duration) -> Self {
+        self.give_up = bound;
+        self
+    }
+
+    /// How many items may wait unread (default [`DEFAULT_WATCH_BUFFER`], at least 2). When
+    /// they are all unread, the watch pauses on the server until half of them have been read,
+    /// then resumes where it stopped: nothing is lost or repeated (see [`Watch`]).
+    pub fn buffer(mut self, items: usize) -> Self {
+        self.buffer = items.max(2);
+        self
+    }
 }
 
 impl<'a> IntoFuture for WatchBuilder<'a> {
@@ -135,7 +159,7 @@ impl<'a> IntoFuture for WatchBuilder<'a> {
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
             let hub = self.client.hub();
-            let (items_tx, items) = mpsc::unbounded_channel();
+            let (items_tx, items) = mpsc::channel(self.buffer);
             let (created_tx, created) = oneshot::channel();
             let id = hub.next_id();
             let commands = hub.commands();
@@ -151,6 +175,7 @@ impl<'a> IntoFuture for WatchBuilder<'a> {
                     req: self.req,
                     items: items_tx,
                     created: created_tx,
+                    give_up: self.give_up,
                 })
                 .map_err(|_| stopped())?;
             let limit =
@@ -182,11 +207,25 @@ fn stopped() -> Error {
 /// An `Err` item (for example [`V3ErrorKind::PermissionDenied`](super::V3ErrorKind)) ends the
 /// watch; so does [`WatchItem::Compacted`]. A broken connection does not: the watch resumes
 /// on another endpoint by itself.
+///
+/// - **Outages.** While no endpoint serves the stream, watches wait and retry; once the
+///   give-up bound ([`WatchBuilder::give_up_after`], 30 s by default as for the v2 watch)
+///   has passed since the first failure in a row, each watch yields that failure
+///   ([`Error::Connect`] for one endpoint, [`Error::NoMoreHosts`] listing each) and ends.
+/// - **Slow consumers.** Each watch holds at most [`WatchBuilder::buffer`] unread items (256
+///   by default), so a watch nobody reads does not grow memory. A watch whose buffer is full
+///   is cancelled on the server while the others go on; once half of its buffer has been read,
+///   it is created again from the revision after the last one it delivered, so its consumer
+///   still sees every change exactly once, in order. The price: while it lags, etcd replays
+///   the missed history from its store, and if that history has been compacted meanwhile the
+///   watch ends with [`WatchItem::Compacted`], as after any resume. Progress items that do not
+///   fit are dropped (they carry no change).
+///
 #[derive(Debug)]
 pub struct Watch {
     id: i64,
     revision: i64,
-    items: mpsc::UnboundedReceiver<Result<WatchItem>>,
+    items: mpsc::Receiver<Result<WatchItem>>,
     commands: mpsc::UnboundedSender<Command>,
 }
 
@@ -199,6 +238,12 @@ impl Watch {
     /// The watch's ID on the stream.
     pub fn id(&self) -> i64 {
         self.id
+    }
+
+    /// How many items have arrived and wait to be read (never more than the
+    /// [buffer](WatchBuilder::buffer)).
+    pub fn buffered(&self) -> usize {
+        self.items.len()
     }
 
     /// The store's revision when etcd created the watch.
@@ -239,6 +284,8 @@ impl Client {
                 key: bytes(key),
                 ..Default::default()
             },
+            give_up: DEFAULT_GIVE_UP,
+            buffer: DEFAULT_WATCH_BUFFER,
         }
     }
 }
