@@ -1,13 +1,25 @@
-//! Connections: one lazily connected HTTP/2 channel per endpoint, over TCP or rustls (ALPN `h2`),
-//! made by our own connector so that a failure to connect is known for what it is (the request
-//! never left) and TLS uses the shared [`crate::tls`] settings.
+//! Connections: one lazily made HTTP/2 connection per endpoint (TCP or rustls with ALPN `h2`), on
+//! the `h2` crate directly. The calling task encodes the request and hands it to `h2` with its body
+//! (one write carries both), then reads the answer; a task per connection only drives its I/O and
+//! its keep-alive pings. A failure to connect, or a connection found closed before the request
+//! was handed over, is known for what it is: the request never left.
+
+mod body;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use hyper_util::rt::TokioIo;
-use tonic::transport::{Channel, Endpoint as TonicEndpoint};
+use bytes::Bytes;
+use h2::client::SendRequest;
+use http::uri::{Authority, Scheme as UriScheme};
+use tonic::body::Body;
+
+pub(crate) use body::RecvBody;
 
 use super::error::ConnectFailed;
 use crate::config::Config;
@@ -15,10 +27,17 @@ use crate::endpoints::{Endpoint, Scheme};
 use crate::error::{Error, Result};
 use crate::net;
 
-/// How often an idle-but-busy connection is pinged (etcd refuses pings more often than every 5 s).
+/// How often a connection with calls in flight is pinged (etcd refuses pings more often than
+/// every 5 s).
 const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(10);
 /// How long a ping may go unanswered before the connection is considered dead.
 const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Flow-control windows we grant etcd (as hyper's defaults: large answers and snapshots stream
+/// without waiting on window updates).
+const STREAM_WINDOW: u32 = 2 * 1024 * 1024;
+const CONNECTION_WINDOW: u32 = 5 * 1024 * 1024;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// The channels of one client, by endpoint URL.
 pub(crate) struct Channels {
@@ -72,27 +91,302 @@ impl Channels {
 
     fn make(&self, endpoint: &Endpoint) -> Result<Channel> {
         let target = net::Target::of(endpoint)?;
-        // tonic refuses https URIs with a custom connector; TLS is the connector's job.
-        let uri = format!("http://{}", target.authority);
-        let tonic = TonicEndpoint::from_shared(uri.clone())
-            .map_err(|e| Error::Config(format!("endpoint {endpoint}: {e}")))?
-            .http2_keep_alive_interval(KEEPALIVE_INTERVAL)
-            .keep_alive_timeout(KEEPALIVE_TIMEOUT)
-            .keep_alive_while_idle(false);
-        let tls = self.tls.clone();
-        let connect_timeout = self.connect_timeout;
-        let endpoint = endpoint.clone();
-        let connector = tower::service_fn(move |_: tonic::codegen::http::Uri| {
-            let target = target.clone();
-            let tls = tls.clone();
-            let endpoint = endpoint.clone();
-            async move {
-                net::connect(&endpoint, &target, tls.as_ref(), connect_timeout)
-                    .await
-                    .map(TokioIo::new)
-                    .map_err(ConnectFailed)
+        let authority = Authority::try_from(target.authority.as_str())
+            .map_err(|e| Error::Config(format!("endpoint {endpoint}: {e}")))?;
+        let scheme = match endpoint.scheme() {
+            Scheme::Https => UriScheme::HTTPS,
+            Scheme::Http => UriScheme::HTTP,
+        };
+        Ok(Channel {
+            shared: Arc::new(Shared {
+                endpoint: endpoint.clone(),
+                target,
+                scheme,
+                authority,
+                tls: self.tls.clone(),
+                connect_timeout: self.connect_timeout,
+                current: Mutex::new(None),
+                connecting: tokio::sync::Mutex::new(()),
+                next_id: AtomicU64::new(0),
+            }),
+        })
+    }
+}
+
+/// A gRPC channel to one endpoint: the `Service` the generated clients call. Cheap to clone.
+#[derive(Clone, Debug)]
+pub(crate) struct Channel {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    endpoint: Endpoint,
+    target: net::Target,
+    scheme: UriScheme,
+    authority: Authority,
+    tls: Option<Arc<rustls::ClientConfig>>,
+    connect_timeout: Duration,
+    /// The open connection, if any.
+    current: Mutex<Option<Live>>,
+    /// Held while connecting, so that concurrent first calls make one connection.
+    connecting: tokio::sync::Mutex<()>,
+    next_id: AtomicU64,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("endpoint", &self.endpoint.url())
+            .finish_non_exhaustive()
+    }
+}
+
+/// One open connection: the handle to open streams on, and what its driver reports.
+#[derive(Clone)]
+struct Live {
+    id: u64,
+    send: SendRequest<Bytes>,
+    state: Arc<ConnState>,
+}
+
+/// What a connection's driver and its calls share.
+#[derive(Default)]
+struct ConnState {
+    /// Calls and streams in flight (pings are sent only while there are some).
+    active: AtomicUsize,
+    /// Set when the driver has ended: the connection is gone.
+    ended: AtomicBool,
+    /// The TLS failure that ended the connection, if that is what ended it.
+    tls_failure: OnceLock<rustls::Error>,
+}
+
+/// Counts a call as in flight until dropped.
+pub(crate) struct Active(Arc<ConnState>);
+
+impl Active {
+    fn new(state: &Arc<ConnState>) -> Active {
+        state.active.fetch_add(1, Ordering::Relaxed);
+        Active(Arc::clone(state))
+    }
+}
+
+impl Drop for Active {
+    fn drop(&mut self) {
+        self.0.active.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl Shared {
+    fn current(&self) -> Option<Live> {
+        let guard = match self.current.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        guard
+            .as_ref()
+            .filter(|live| !live.state.ended.load(Ordering::Acquire))
+            .cloned()
+    }
+
+    /// The open connection, connecting when there is none.
+    async fn live(&self) -> Result<Live, BoxError> {
+        if let Some(live) = self.current() {
+            return Ok(live);
+        }
+        let _one_at_a_time = self.connecting.lock().await;
+        if let Some(live) = self.current() {
+            return Ok(live);
+        }
+        let live = self
+            .connect()
+            .await
+            .map_err(|e| BoxError::from(ConnectFailed(e)))?;
+        self.set_current(Some(live.clone()));
+        Ok(live)
+    }
+
+    /// Forgets connection `id` (found closed), unless it was already replaced.
+    fn forget(&self, id: u64) {
+        let mut guard = match self.current.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if guard.as_ref().is_some_and(|live| live.id == id) {
+            *guard = None;
+        }
+    }
+
+    fn set_current(&self, live: Option<Live>) {
+        match self.current.lock() {
+            Ok(mut guard) => *guard = live,
+            Err(poisoned) => *poisoned.into_inner() = live,
+        }
+    }
+
+    async fn connect(&self) -> Result<Live> {
+        let io = net::connect(
+            &self.endpoint,
+            &self.target,
+            self.tls.as_ref(),
+            self.connect_timeout,
+        )
+        .await?;
+        let handshake = h2::client::Builder::new()
+            .initial_window_size(STREAM_WINDOW)
+            .initial_connection_window_size(CONNECTION_WINDOW)
+            .enable_push(false)
+            .handshake::<_, Bytes>(io);
+        let failed = |source: BoxError| Error::Connect {
+            endpoint: self.endpoint.url().to_string(),
+            source,
+        };
+        let (send, connection) = tokio::time::timeout(self.connect_timeout, handshake)
+            .await
+            .map_err(|_| failed("the HTTP/2 handshake timed out".into()))?
+            .map_err(|e| failed(Box::new(e)))?;
+        let state = Arc::new(ConnState::default());
+        tokio::spawn(drive(connection, Arc::clone(&state), self.endpoint.clone()));
+        Ok(Live {
+            id: self.next_id.fetch_add(1, Ordering::Relaxed),
+            send,
+            state,
+        })
+    }
+
+    /// A connection ready for one more stream: the open one, or a new one when the open one is
+    /// found closed (nothing was sent on it, so this is always safe).
+    async fn ready(&self) -> Result<(SendRequest<Bytes>, Arc<ConnState>), BoxError> {
+        let live = self.live().await?;
+        match live.send.clone().ready().await {
+            Ok(send) => return Ok((send, live.state)),
+            Err(e) => {
+                tracing::debug!(endpoint = %self.endpoint, error = %e, "v3 connection closed; reconnecting");
+                self.forget(live.id);
             }
-        });
-        Ok(tonic.connect_with_connector_lazy(connector))
+        }
+        let live = self.live().await?;
+        match live.send.clone().ready().await {
+            Ok(send) => Ok((send, live.state)),
+            Err(e) => {
+                self.forget(live.id);
+                Err(Box::new(ConnectFailed(Error::Connect {
+                    endpoint: self.endpoint.url().to_string(),
+                    source: Box::new(e),
+                })))
+            }
+        }
+    }
+
+    /// Sends one call and waits for the head of its answer.
+    async fn call(
+        self: Arc<Self>,
+        request: http::Request<Body>,
+    ) -> Result<http::Response<RecvBody>, BoxError> {
+        let (mut parts, mut body) = request.into_parts();
+        let mut uri = http::uri::Parts::default();
+        uri.scheme = Some(self.scheme.clone());
+        uri.authority = Some(self.authority.clone());
+        uri.path_and_query = parts.uri.path_and_query().cloned();
+        parts.uri = http::Uri::from_parts(uri)?;
+        let head = http::Request::from_parts(parts, ());
+        // What the body has ready now goes out with the head (a unary call: all of it).
+        let ready = body::take_ready(&mut body).map_err(|status| status as BoxError)?;
+        let (mut send, state) = self.ready().await?;
+        let active = Active::new(&state);
+        let head_ends = ready.ended && ready.frames.is_empty();
+        let (response, mut stream) = send.send_request(head, head_ends).map_err(|e| {
+            BoxError::from(ConnectFailed(Error::Connect {
+                endpoint: self.endpoint.url().to_string(),
+                source: Box::new(e),
+            }))
+        })?;
+        let count = ready.frames.len();
+        for (i, data) in ready.frames.into_iter().enumerate() {
+            stream
+                .send_data(data, ready.ended && i + 1 == count)
+                .map_err(|e| self.failure(e, &state))?;
+        }
+        let closed = if ready.ended {
+            None
+        } else {
+            let (closed, on_close) = tokio::sync::oneshot::channel();
+            tokio::spawn(body::pump(body, stream, on_close));
+            Some(closed)
+        };
+        let answer = response.await.map_err(|e| self.failure(e, &state))?;
+        let (parts, recv) = answer.into_parts();
+        Ok(http::Response::from_parts(
+            parts,
+            RecvBody::new(recv, closed, active),
+        ))
+    }
+
+    /// The error for a call that failed after it was handed to the connection: the TLS failure
+    /// that ended the connection when there is one (a certificate refused after the handshake),
+    /// else `h2`'s own error.
+    fn failure(&self, e: h2::Error, state: &ConnState) -> BoxError {
+        match state.tls_failure.get() {
+            Some(tls) => Box::new(tls.clone()),
+            None => Box::new(e),
+        }
+    }
+}
+
+/// Drives one connection until it ends, pinging it while calls are in flight and ending it when
+/// a ping goes unanswered.
+async fn drive(
+    mut connection: h2::client::Connection<net::Stream, Bytes>,
+    state: Arc<ConnState>,
+    endpoint: Endpoint,
+) {
+    let mut pings = connection.ping_pong();
+    let mut connection = std::pin::pin!(connection);
+    let start = tokio::time::Instant::now() + KEEPALIVE_INTERVAL;
+    let mut ticker = tokio::time::interval_at(start, KEEPALIVE_INTERVAL);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let outcome = loop {
+        tokio::select! {
+            outcome = &mut connection => break outcome,
+            _ = ticker.tick() => {}
+        }
+        let Some(pings) = pings.as_mut() else {
+            continue;
+        };
+        if state.active.load(Ordering::Relaxed) == 0 {
+            continue;
+        }
+        let ping = tokio::time::timeout(KEEPALIVE_TIMEOUT, pings.ping(h2::Ping::opaque()));
+        tokio::select! {
+            outcome = &mut connection => break outcome,
+            answered = ping => if answered.is_err() {
+                tracing::debug!(%endpoint, "v3 keep-alive ping unanswered; closing the connection");
+                break Ok(());
+            },
+        }
+    };
+    if let Err(e) = outcome {
+        tracing::debug!(%endpoint, error = %e, "v3 connection ended");
+        if let Some(tls) = e
+            .get_io()
+            .and_then(|io| io.get_ref())
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        {
+            let _ = state.tls_failure.set(tls.clone());
+        }
+    }
+    state.ended.store(true, Ordering::Release);
+}
+
+impl tonic::codegen::Service<http::Request<Body>> for Channel {
+    type Response = http::Response<RecvBody>;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<Body>) -> Self::Future {
+        Box::pin(Arc::clone(&self.shared).call(request))
     }
 }

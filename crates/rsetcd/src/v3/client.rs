@@ -5,8 +5,8 @@ use std::future::Future;
 use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 
+use super::channel::Channel;
 use tonic::metadata::{Ascii, MetadataValue};
-use tonic::transport::Channel;
 use tonic::Status;
 
 use super::channel::Channels;

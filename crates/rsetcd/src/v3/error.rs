@@ -346,9 +346,14 @@ fn never_sent(status: &Status) -> Option<&'static str> {
                 );
             }
         }
-        if let Some(h) = e.downcast_ref::<hyper::Error>() {
-            if h.is_canceled() {
-                return Some("the connection closed before the request was sent");
+        if let Some(h) = e.downcast_ref::<h2::Error>() {
+            if h.get_io().map(|io| io.kind()) == Some(std::io::ErrorKind::BrokenPipe) {
+                return Some(
+                    "the connection was already closed (broken pipe); the request was not sent",
+                );
+            }
+            if h.reason() == Some(h2::Reason::REFUSED_STREAM) {
+                return Some("the server refused the stream before processing it");
             }
         }
         next = e.source();
