@@ -5,6 +5,7 @@
 //! was handed over, is known for what it is: the request never left.
 
 mod body;
+mod coalesce;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -235,7 +236,7 @@ impl Shared {
             .initial_window_size(STREAM_WINDOW)
             .initial_connection_window_size(CONNECTION_WINDOW)
             .enable_push(false)
-            .handshake::<_, Bytes>(io);
+            .handshake::<_, Bytes>(coalesce::Coalesce::new(io));
         let failed = |source: BoxError| Error::Connect {
             endpoint: self.endpoint.url().to_string(),
             source,
@@ -335,7 +336,7 @@ impl Shared {
 /// Drives one connection until it ends, pinging it while calls are in flight and ending it when
 /// a ping goes unanswered.
 async fn drive(
-    mut connection: h2::client::Connection<net::Stream, Bytes>,
+    mut connection: h2::client::Connection<coalesce::Coalesce<net::Stream>, Bytes>,
     state: Arc<ConnState>,
     endpoint: Endpoint,
 ) {
