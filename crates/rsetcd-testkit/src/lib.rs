@@ -11,6 +11,7 @@
 //! SIGKILL by itself if the process that started it dies without any of that (a killed test).
 //!
 //! [`fault::FaultServer`] fakes the failures real etcd cannot produce (garbage, silence, resets),
+//! [`Proxy`] puts a freezable proxy in front of a node (a network partition on loopback),
 //! and [`certs::TestPki`] makes certificates for TLS nodes ([`EtcdBuilder::tls`]).
 //!
 //! ```no_run
@@ -36,6 +37,7 @@ pub mod fault;
 mod node;
 mod ports;
 mod probe;
+mod proxy;
 mod reaper;
 mod spawner;
 
@@ -45,6 +47,7 @@ use std::time::Duration;
 pub use cluster::{Cluster, ClusterBuilder, PendingMember};
 pub use node::{Etcd, EtcdBuilder, ServerTls};
 pub use ports::{dead_endpoint, free_port};
+pub use proxy::Proxy;
 
 /// What can go wrong starting or stopping etcd.
 #[derive(Debug, thiserror::Error)]

@@ -59,9 +59,26 @@ pub struct Config {
     pub(crate) allow_reconnect: bool,
     pub(crate) connect_timeout: Duration,
     pub(crate) request_timeout: Duration,
+    pub(crate) keep_alive: KeepAlive,
     pub(crate) credentials: Option<Credentials>,
     pub(crate) sync_interval: Option<Duration>,
     pub(crate) tls: TlsOptions,
+}
+
+/// The v3 connection keep-alive: ping interval and answer timeout.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct KeepAlive {
+    pub(crate) interval: Duration,
+    pub(crate) timeout: Duration,
+}
+
+impl Default for KeepAlive {
+    fn default() -> Self {
+        KeepAlive {
+            interval: Duration::from_secs(10),
+            timeout: Duration::from_secs(5),
+        }
+    }
 }
 
 /// A client type that can be built from the shared configuration (implemented by the clients of
@@ -106,6 +123,7 @@ pub struct ClientBuilder<C> {
     allow_reconnect: bool,
     connect_timeout: Duration,
     request_timeout: Duration,
+    keep_alive: KeepAlive,
     credentials: Option<Credentials>,
     sync_interval: Option<Duration>,
     srv: Option<SrvQuery>,
@@ -124,6 +142,7 @@ impl<C> Clone for ClientBuilder<C> {
             allow_reconnect: self.allow_reconnect,
             connect_timeout: self.connect_timeout,
             request_timeout: self.request_timeout,
+            keep_alive: self.keep_alive,
             credentials: self.credentials.clone(),
             sync_interval: self.sync_interval,
             srv: self.srv.clone(),
@@ -143,6 +162,7 @@ impl<C> fmt::Debug for ClientBuilder<C> {
             .field("allow_reconnect", &self.allow_reconnect)
             .field("connect_timeout", &self.connect_timeout)
             .field("request_timeout", &self.request_timeout)
+            .field("keep_alive", &self.keep_alive)
             .field("credentials", &self.credentials)
             .field("sync_interval", &self.sync_interval)
             .field("srv", &self.srv)
@@ -161,6 +181,7 @@ impl<C> Default for ClientBuilder<C> {
             allow_reconnect: true,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            keep_alive: KeepAlive::default(),
             credentials: None,
             sync_interval: None,
             srv: None,
@@ -239,6 +260,17 @@ impl<C: FromConfig> ClientBuilder<C> {
     /// their own timeouts.
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
         self.request_timeout = timeout;
+        self
+    }
+
+    /// v3: how often a connection with calls or streams in flight is pinged (default 10 s), and how
+    /// long a ping may go unanswered (default 5 s) before the connection is taken for dead: its
+    /// calls fail and its watches resume on another endpoint. This is what finds a member that
+    /// went silent without closing its connections (a network partition, a frozen host). etcd
+    /// closes connections that ping more often than its `--grpc-keepalive-min-time` (5 s by
+    /// default). The v2 client does not ping; its watches have their own timeouts.
+    pub fn keep_alive(mut self, interval: Duration, timeout: Duration) -> Self {
+        self.keep_alive = KeepAlive { interval, timeout };
         self
     }
 
@@ -378,6 +410,8 @@ impl<C: FromConfig> ClientBuilder<C> {
         for (name, t) in [
             ("connect timeout", self.connect_timeout),
             ("request timeout", self.request_timeout),
+            ("keep-alive interval", self.keep_alive.interval),
+            ("keep-alive timeout", self.keep_alive.timeout),
             ("sync interval", self.sync_interval.unwrap_or(Duration::MAX)),
         ] {
             if t.is_zero() {
@@ -398,6 +432,7 @@ impl<C: FromConfig> ClientBuilder<C> {
             allow_reconnect: self.allow_reconnect,
             connect_timeout: self.connect_timeout,
             request_timeout: self.request_timeout,
+            keep_alive: self.keep_alive,
             credentials: self.credentials,
             sync_interval: self.sync_interval,
             tls: self.tls,

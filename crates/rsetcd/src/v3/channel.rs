@@ -23,16 +23,11 @@ use tonic::body::Body;
 pub(crate) use body::RecvBody;
 
 use super::error::ConnectFailed;
-use crate::config::Config;
+use crate::config::{Config, KeepAlive};
 use crate::endpoints::{Endpoint, Scheme};
 use crate::error::{Error, Result};
 use crate::net;
 
-/// How often a connection with calls in flight is pinged (etcd refuses pings more often than
-/// every 5 s).
-const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(10);
-/// How long a ping may go unanswered before the connection is considered dead.
-const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Flow-control windows we grant etcd (as hyper's defaults: large answers and snapshots stream
 /// without waiting on window updates).
 const STREAM_WINDOW: u32 = 2 * 1024 * 1024;
@@ -45,6 +40,7 @@ pub(crate) struct Channels {
     map: Mutex<HashMap<Arc<str>, Channel>>,
     tls: Option<Arc<rustls::ClientConfig>>,
     connect_timeout: Duration,
+    keep_alive: KeepAlive,
 }
 
 impl std::fmt::Debug for Channels {
@@ -73,6 +69,7 @@ impl Channels {
             map: Mutex::new(HashMap::new()),
             tls,
             connect_timeout: config.connect_timeout,
+            keep_alive: config.keep_alive,
         })
     }
 
@@ -106,6 +103,7 @@ impl Channels {
                 authority,
                 tls: self.tls.clone(),
                 connect_timeout: self.connect_timeout,
+                keep_alive: self.keep_alive,
                 current: Mutex::new(None),
                 connecting: tokio::sync::Mutex::new(()),
                 next_id: AtomicU64::new(0),
@@ -127,6 +125,7 @@ struct Shared {
     authority: Authority,
     tls: Option<Arc<rustls::ClientConfig>>,
     connect_timeout: Duration,
+    keep_alive: KeepAlive,
     /// The open connection, if any.
     current: Mutex<Option<Live>>,
     /// Held while connecting, so that concurrent first calls make one connection.
@@ -246,7 +245,12 @@ impl Shared {
             .map_err(|_| failed("the HTTP/2 handshake timed out".into()))?
             .map_err(|e| failed(Box::new(e)))?;
         let state = Arc::new(ConnState::default());
-        tokio::spawn(drive(connection, Arc::clone(&state), self.endpoint.clone()));
+        tokio::spawn(drive(
+            connection,
+            Arc::clone(&state),
+            self.keep_alive,
+            self.endpoint.clone(),
+        ));
         Ok(Live {
             id: self.next_id.fetch_add(1, Ordering::Relaxed),
             send,
@@ -338,12 +342,13 @@ impl Shared {
 async fn drive(
     mut connection: h2::client::Connection<coalesce::Coalesce<net::Stream>, Bytes>,
     state: Arc<ConnState>,
+    keep_alive: KeepAlive,
     endpoint: Endpoint,
 ) {
     let mut pings = connection.ping_pong();
     let mut connection = std::pin::pin!(connection);
-    let start = tokio::time::Instant::now() + KEEPALIVE_INTERVAL;
-    let mut ticker = tokio::time::interval_at(start, KEEPALIVE_INTERVAL);
+    let start = tokio::time::Instant::now() + keep_alive.interval;
+    let mut ticker = tokio::time::interval_at(start, keep_alive.interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let outcome = loop {
         tokio::select! {
@@ -356,7 +361,7 @@ async fn drive(
         if state.active.load(Ordering::Relaxed) == 0 {
             continue;
         }
-        let ping = tokio::time::timeout(KEEPALIVE_TIMEOUT, pings.ping(h2::Ping::opaque()));
+        let ping = tokio::time::timeout(keep_alive.timeout, pings.ping(h2::Ping::opaque()));
         tokio::select! {
             outcome = &mut connection => break outcome,
             answered = ping => if answered.is_err() {
