@@ -1,7 +1,10 @@
 //! v3 key-value operations against real etcd: get options, put options, delete, transactions
-//! (including a contended counter), compaction and error kinds.
+//! (including a contended counter), compaction, error kinds, and one client shared by several
+//! runtimes.
 
 mod v3common;
+
+use std::future::IntoFuture;
 
 use rsetcd::v3::proto::etcdserverpb::response_op::Response;
 use rsetcd::v3::{Compare, CompareOp, Op, SortOrder, SortTarget, TxnOp, V3ErrorKind};
@@ -275,4 +278,48 @@ async fn empty_key_is_a_typed_error_and_client_is_send_sync_clone() {
     assert_traits::<rsetcd::v3::Client>();
     let err = client().put("", "x").await.unwrap_err();
     assert_eq!(err.v3_kind(), Some(V3ErrorKind::EmptyKey), "{err}");
+}
+
+#[test]
+fn one_client_shared_by_several_runtimes() {
+    // Each runtime gets a connection of its own, driven by its own tasks: a runtime that is idle
+    // (not running its tasks), blocked or gone never holds up the others.
+    let c = client();
+    let p = unique("runtimes");
+    let runtime = || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    };
+    // This thread's runtime connects first, then stops running (it is only driven inside
+    // block_on): its connection's task is frozen while the others work.
+    let idle = runtime();
+    idle.block_on(c.put(format!("{p}first"), "v").into_future())
+        .unwrap();
+    // A runtime that connects, then goes away with its connection.
+    runtime()
+        .block_on(c.put(format!("{p}gone"), "v").into_future())
+        .unwrap();
+    let threads: Vec<_> = (0..3)
+        .map(|t| {
+            let (c, p) = (c.clone(), format!("{p}t{t}/"));
+            std::thread::spawn(move || {
+                runtime().block_on(async move {
+                    for i in 0..20 {
+                        c.put(format!("{p}{i}"), "v").await.unwrap();
+                        assert_eq!(c.get(format!("{p}{i}")).await.unwrap().kvs.len(), 1);
+                    }
+                })
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join()
+            .expect("a runtime's calls never wait on another runtime");
+    }
+    let all = idle
+        .block_on(c.get(&p).prefix().count_only().into_future())
+        .unwrap();
+    assert_eq!(all.count, 2 + 3 * 20);
 }

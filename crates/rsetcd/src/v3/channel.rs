@@ -1,5 +1,7 @@
-//! Connections: one lazily made HTTP/2 connection per endpoint (TCP or rustls with ALPN `h2`), on
-//! the `h2` crate directly. The calling task encodes the request and hands it to `h2` with its body
+//! Connections: one lazily made HTTP/2 connection per endpoint and tokio runtime (TCP or rustls
+//! with ALPN `h2`), on the `h2` crate directly. Per runtime, as the v2 pool: a connection is driven
+//! by a task of the runtime that made it, so a client shared by several runtimes never waits on
+//! one that is blocked or gone. The calling task encodes the request and hands it to `h2` with its body
 //! (one write carries both), then reads the answer; a task per connection only drives its I/O and
 //! its keep-alive pings. A failure to connect, or a connection found closed before the request
 //! was handed over, is known for what it is: the request never left.
@@ -18,6 +20,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use h2::client::SendRequest;
 use http::uri::{Authority, Scheme as UriScheme};
+use tokio::runtime::Id as RuntimeId;
 use tonic::body::Body;
 
 pub(crate) use body::RecvBody;
@@ -104,7 +107,7 @@ impl Channels {
                 tls: self.tls.clone(),
                 connect_timeout: self.connect_timeout,
                 keep_alive: self.keep_alive,
-                current: Mutex::new(None),
+                current: Mutex::new(Vec::new()),
                 connecting: tokio::sync::Mutex::new(()),
                 next_id: AtomicU64::new(0),
             }),
@@ -126,8 +129,8 @@ struct Shared {
     tls: Option<Arc<rustls::ClientConfig>>,
     connect_timeout: Duration,
     keep_alive: KeepAlive,
-    /// The open connection, if any.
-    current: Mutex<Option<Live>>,
+    /// The open connection of each runtime that has one (a few: searched in order).
+    current: Mutex<Vec<(RuntimeId, Live)>>,
     /// Held while connecting, so that concurrent first calls make one connection.
     connecting: tokio::sync::Mutex<()>,
     next_id: AtomicU64,
@@ -177,31 +180,43 @@ impl Drop for Active {
 }
 
 impl Shared {
-    fn current(&self) -> Option<Live> {
-        let guard = match self.current.lock() {
+    fn current(&self, runtime: RuntimeId) -> Option<Live> {
+        let mut guard = match self.current.lock() {
             Ok(guard) => guard,
             Err(poisoned) => poisoned.into_inner(),
         };
+        // Connections whose driver ended (closed, or their runtime gone) are dropped here.
+        guard.retain(|(_, live)| !live.state.ended.load(Ordering::Acquire));
         guard
-            .as_ref()
-            .filter(|live| !live.state.ended.load(Ordering::Acquire))
-            .cloned()
+            .iter()
+            .find(|(id, _)| *id == runtime)
+            .map(|(_, live)| live.clone())
     }
 
-    /// The open connection, connecting when there is none.
+    /// This runtime's open connection, connecting when there is none.
     async fn live(&self) -> Result<Live, BoxError> {
-        if let Some(live) = self.current() {
+        let runtime = tokio::runtime::Handle::try_current()
+            .map_err(|_| {
+                BoxError::from(ConnectFailed(Error::Config(
+                    "the v3 client needs a tokio runtime".into(),
+                )))
+            })?
+            .id();
+        if let Some(live) = self.current(runtime) {
             return Ok(live);
         }
         let _one_at_a_time = self.connecting.lock().await;
-        if let Some(live) = self.current() {
+        if let Some(live) = self.current(runtime) {
             return Ok(live);
         }
         let live = self
             .connect()
             .await
             .map_err(|e| BoxError::from(ConnectFailed(e)))?;
-        self.set_current(Some(live.clone()));
+        match self.current.lock() {
+            Ok(mut guard) => guard.push((runtime, live.clone())),
+            Err(poisoned) => poisoned.into_inner().push((runtime, live.clone())),
+        }
         Ok(live)
     }
 
@@ -211,16 +226,7 @@ impl Shared {
             Ok(guard) => guard,
             Err(poisoned) => poisoned.into_inner(),
         };
-        if guard.as_ref().is_some_and(|live| live.id == id) {
-            *guard = None;
-        }
-    }
-
-    fn set_current(&self, live: Option<Live>) {
-        match self.current.lock() {
-            Ok(mut guard) => *guard = live,
-            Err(poisoned) => *poisoned.into_inner() = live,
-        }
+        guard.retain(|(_, live)| live.id != id);
     }
 
     async fn connect(&self) -> Result<Live> {
@@ -345,6 +351,14 @@ async fn drive(
     keep_alive: KeepAlive,
     endpoint: Endpoint,
 ) {
+    // Marks the connection ended however this task ends, also when its runtime drops it.
+    struct Ended(Arc<ConnState>);
+    impl Drop for Ended {
+        fn drop(&mut self) {
+            self.0.ended.store(true, Ordering::Release);
+        }
+    }
+    let _ended = Ended(Arc::clone(&state));
     let mut pings = connection.ping_pong();
     let mut connection = std::pin::pin!(connection);
     let start = tokio::time::Instant::now() + keep_alive.interval;
@@ -380,7 +394,6 @@ async fn drive(
             let _ = state.tls_failure.set(tls.clone());
         }
     }
-    state.ended.store(true, Ordering::Release);
 }
 
 impl tonic::codegen::Service<http::Request<Body>> for Channel {
