@@ -180,11 +180,16 @@ impl Drop for Active {
 }
 
 impl Shared {
-    fn current(&self, runtime: RuntimeId) -> Option<Live> {
-        let mut guard = match self.current.lock() {
+    /// The open connections (a panic elsewhere cannot leave the list half-changed).
+    fn connections(&self) -> std::sync::MutexGuard<'_, Vec<(RuntimeId, Live)>> {
+        match self.current.lock() {
             Ok(guard) => guard,
             Err(poisoned) => poisoned.into_inner(),
-        };
+        }
+    }
+
+    fn current(&self, runtime: RuntimeId) -> Option<Live> {
+        let mut guard = self.connections();
         // Connections whose driver ended (closed, or their runtime gone) are dropped here.
         guard.retain(|(_, live)| !live.state.ended.load(Ordering::Acquire));
         guard
@@ -213,20 +218,13 @@ impl Shared {
             .connect()
             .await
             .map_err(|e| BoxError::from(ConnectFailed(e)))?;
-        match self.current.lock() {
-            Ok(mut guard) => guard.push((runtime, live.clone())),
-            Err(poisoned) => poisoned.into_inner().push((runtime, live.clone())),
-        }
+        self.connections().push((runtime, live.clone()));
         Ok(live)
     }
 
     /// Forgets connection `id` (found closed), unless it was already replaced.
     fn forget(&self, id: u64) {
-        let mut guard = match self.current.lock() {
-            Ok(guard) => guard,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        guard.retain(|(_, live)| live.id != id);
+        self.connections().retain(|(_, live)| live.id != id);
     }
 
     async fn connect(&self) -> Result<Live> {
@@ -267,24 +265,22 @@ impl Shared {
     /// A connection ready for one more stream: the open one, or a new one when the open one is
     /// found closed (nothing was sent on it, so this is always safe).
     async fn ready(&self) -> Result<(SendRequest<Bytes>, Arc<ConnState>), BoxError> {
-        let live = self.live().await?;
-        match live.send.clone().ready().await {
-            Ok(send) => return Ok((send, live.state)),
-            Err(e) => {
-                tracing::debug!(endpoint = %self.endpoint, error = %e, "v3 connection closed; reconnecting");
-                self.forget(live.id);
-            }
-        }
-        let live = self.live().await?;
-        match live.send.clone().ready().await {
-            Ok(send) => Ok((send, live.state)),
-            Err(e) => {
-                self.forget(live.id);
-                Err(Box::new(ConnectFailed(Error::Connect {
+        let mut tries = 2;
+        loop {
+            let live = self.live().await?;
+            let e = match live.send.clone().ready().await {
+                Ok(send) => return Ok((send, live.state)),
+                Err(e) => e,
+            };
+            self.forget(live.id);
+            tries -= 1;
+            if tries == 0 {
+                return Err(Box::new(ConnectFailed(Error::Connect {
                     endpoint: self.endpoint.url().to_string(),
                     source: Box::new(e),
-                })))
+                })));
             }
+            tracing::debug!(endpoint = %self.endpoint, error = %e, "v3 connection closed; reconnecting");
         }
     }
 
