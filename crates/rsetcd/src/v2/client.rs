@@ -98,11 +98,13 @@ impl Client {
 
     /// `/<prefix>/keys/<encoded key>`.
     pub(crate) fn key_path(&self, key: &str) -> Result<String> {
-        let encoded = keys::encode_key(key)?;
-        Ok(format!(
-            "/{}/keys{}",
-            self.transport.config.api_prefix, encoded
-        ))
+        let prefix = &self.transport.config.api_prefix;
+        let mut path = String::with_capacity(prefix.len() + key.len() + 16);
+        path.push('/');
+        path.push_str(prefix);
+        path.push_str("/keys");
+        keys::push_key(&mut path, key)?;
+        Ok(path)
     }
 
     /// `/<prefix>/<rest>` for the members, stats and auth APIs.

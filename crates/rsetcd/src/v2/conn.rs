@@ -5,7 +5,6 @@
 //! complete answer that lets it be reused; a call that is dropped half-way (a timeout, a cancelled
 //! watch) drops its connection with it, which closes it.
 
-use std::collections::HashMap;
 use std::io;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -202,21 +201,34 @@ fn truncated() -> io::Error {
 /// runtime wait on another's reactor.
 #[derive(Debug, Clone)]
 pub(crate) struct Pool {
-    inner: Arc<Mutex<HashMap<RuntimeId, Idle>>>,
+    inner: Arc<Mutex<Vec<Idle>>>,
     idle_timeout: Duration,
 }
 
-type Idle = HashMap<Arc<str>, Vec<Conn>>;
+/// The idle connections of one runtime to one endpoint. A client has a few endpoints and is used
+/// from a few runtimes: a list scanned in place costs less than hashing twice per request.
+#[derive(Debug)]
+struct Idle {
+    runtime: RuntimeId,
+    url: Arc<str>,
+    conns: Vec<Conn>,
+}
+
+impl Idle {
+    fn is(&self, runtime: RuntimeId, url: &str) -> bool {
+        self.runtime == runtime && &*self.url == url
+    }
+}
 
 impl Pool {
     pub(crate) fn new(idle_timeout: Duration) -> Pool {
         Pool {
-            inner: Arc::new(Mutex::new(HashMap::new())),
+            inner: Arc::new(Mutex::new(Vec::new())),
             idle_timeout,
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<RuntimeId, Idle>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Idle>> {
         match self.inner.lock() {
             Ok(guard) => guard,
             Err(poisoned) => poisoned.into_inner(),
@@ -227,10 +239,10 @@ impl Pool {
     pub(crate) fn take(&self, runtime: RuntimeId, url: &str) -> Option<Conn> {
         loop {
             let mut conn = {
-                let mut map = self.lock();
-                let idle = map.get_mut(&runtime)?.get_mut(url)?;
-                self.expire(idle);
-                idle.pop()?
+                let mut slots = self.lock();
+                let idle = slots.iter_mut().find(|i| i.is(runtime, url))?;
+                self.expire(&mut idle.conns);
+                idle.conns.pop()?
             };
             if conn.is_alive() {
                 return Some(conn);
@@ -239,27 +251,22 @@ impl Pool {
     }
 
     /// Keeps `conn` for the next request of this runtime to `url`.
-    pub(crate) fn put(&self, runtime: RuntimeId, url: &str, mut conn: Conn) {
+    pub(crate) fn put(&self, runtime: RuntimeId, url: &Arc<str>, mut conn: Conn) {
         conn.idle_since = Instant::now();
-        let mut map = self.lock();
-        if !map.contains_key(&runtime) {
-            // A new runtime: forget what runtimes gone since have left behind.
-            for idle in map.values_mut() {
-                idle.values_mut().for_each(|list| self.expire(list));
-                idle.retain(|_, list| !list.is_empty());
-            }
-            map.retain(|_, idle| !idle.is_empty());
+        let mut slots = self.lock();
+        if let Some(idle) = slots.iter_mut().find(|i| i.is(runtime, url)) {
+            self.expire(&mut idle.conns);
+            idle.conns.push(conn);
+            return;
         }
-        let idle = map.entry(runtime).or_default();
-        match idle.get_mut(url) {
-            Some(list) => {
-                self.expire(list);
-                list.push(conn);
-            }
-            None => {
-                idle.insert(url.into(), vec![conn]);
-            }
-        }
+        // A new runtime or endpoint: forget what runtimes gone since have left behind.
+        slots.iter_mut().for_each(|i| self.expire(&mut i.conns));
+        slots.retain(|i| !i.conns.is_empty());
+        slots.push(Idle {
+            runtime,
+            url: url.clone(),
+            conns: vec![conn],
+        });
     }
 
     /// Drops the connections idle for too long (the oldest come first).

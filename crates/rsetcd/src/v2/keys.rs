@@ -41,12 +41,20 @@ pub type ResponseFuture<'a> = Pin<Box<dyn Future<Output = Result<Response>> + Se
 /// segments (`//`), `.` and `..` segments (which etcd would answer with a redirect to another key)
 /// and NUL bytes are refused.
 pub fn encode_key(key: &str) -> Result<String> {
+    let mut out = String::with_capacity(key.len() + 8);
+    push_key(&mut out, key)?;
+    Ok(out)
+}
+
+/// [`encode_key`], appended to `out` (left as it was on error).
+pub(crate) fn push_key(out: &mut String, key: &str) -> Result<()> {
     let trimmed = key.strip_prefix('/').unwrap_or(key);
     let trimmed = trimmed.strip_suffix('/').unwrap_or(trimmed);
     if trimmed.is_empty() {
-        return Ok("/".to_string());
+        out.push('/');
+        return Ok(());
     }
-    let mut out = String::with_capacity(key.len() + 8);
+    let start = out.len();
     for segment in trimmed.split('/') {
         let why = match segment {
             "" => Some("an empty segment (\"//\")"),
@@ -55,6 +63,7 @@ pub fn encode_key(key: &str) -> Result<String> {
             _ => None,
         };
         if let Some(why) = why {
+            out.truncate(start);
             return Err(Error::InvalidArgument(format!(
                 "key {key:?} has {why}, which etcd would rewrite to another key"
             )));
@@ -62,7 +71,7 @@ pub fn encode_key(key: &str) -> Result<String> {
         out.push('/');
         out.extend(utf8_percent_encode(segment, SEGMENT));
     }
-    Ok(out)
+    Ok(())
 }
 
 fn ttl_secs(ttl: Duration) -> u64 {

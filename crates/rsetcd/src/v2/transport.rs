@@ -218,7 +218,7 @@ impl Transport {
                         source: e.into(),
                     })?;
                 if head.keep_alive && conn.is_clean() {
-                    self.pool.put(runtime, endpoint.url(), conn);
+                    self.pool.put(runtime, &endpoint.shared_url(), conn);
                 }
                 Ok(Raw {
                     status: head.status,
