@@ -54,7 +54,8 @@ impl Conn {
     /// Writes the request in `out` and reads the answer's head.
     pub(crate) async fn exchange(&mut self) -> Result<Head, Failure> {
         if let Err(e) = self.write_out().await {
-            return Err(Failure::Unsent(self.write_failure(e).await));
+            // Boxed: a rare path, and its read buffer would grow every exchange's future.
+            return Err(Failure::Unsent(Box::pin(self.write_failure(e)).await));
         }
         self.buf.clear();
         loop {

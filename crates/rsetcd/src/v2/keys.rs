@@ -526,3 +526,21 @@ mod tests {
         assert_eq!(ttl_secs(Duration::ZERO), 0);
     }
 }
+#[cfg(test)]
+mod future_size {
+    /// Every call moves its future (into its box, through the failover loop): rare paths left
+    /// inline (connecting with TLS, reading a TLS alert) once made a read's future 4.4 KiB.
+    #[test]
+    fn request_futures_stay_small() {
+        let client = crate::v2::Client::builder()
+            .endpoints(["http://127.0.0.1:1"])
+            .build()
+            .unwrap();
+        let read = std::mem::size_of_val(&client.read("/k").send());
+        let write = std::mem::size_of_val(&client.write("/k", "v").send());
+        assert!(
+            read <= 1536 && write <= 1536,
+            "read {read} B, write {write} B"
+        );
+    }
+}

@@ -207,49 +207,65 @@ impl Transport {
     /// request timeout) covers connecting, sending and reading the whole answer.
     pub(crate) async fn send(&self, req: &Request) -> Result<Raw> {
         self.failover(req, |endpoint| async move {
-            let exchange = async {
-                let runtime = current_runtime()?;
-                let (head, mut conn) = self.exchange(runtime, &endpoint, req).await?;
-                let body = conn
-                    .read_body(head.framing)
+            // The attempt's future goes straight into the timeout, never bound to a name first: a
+            // bound future would be stored twice in this future's state, and moved on every call.
+            match self.limit(req.timeout) {
+                Some(limit) => tokio::time::timeout(limit, self.whole(&endpoint, req))
                     .await
-                    .map_err(|e| Error::Transport {
-                        endpoint: endpoint.url().into(),
-                        source: e.into(),
-                    })?;
-                if head.keep_alive && conn.is_clean() {
-                    self.pool.put(runtime, &endpoint.shared_url(), conn);
-                }
-                Ok(Raw {
-                    status: head.status,
-                    headers: head.headers,
-                    body,
-                    endpoint: endpoint.shared_url(),
-                })
-            };
-            with_timeout(self.limit(req.timeout), &endpoint, exchange).await?
+                    .map_err(|_| timed_out(&endpoint, limit))?,
+                None => self.whole(&endpoint, req).await,
+            }
         })
         .await
+    }
+
+    /// One attempt of [`Transport::send`]: the answer, read whole.
+    async fn whole(&self, endpoint: &Endpoint, req: &Request) -> Result<Raw> {
+        let runtime = current_runtime()?;
+        let (head, mut conn) = self.exchange(runtime, endpoint, req).await?;
+        let body = conn
+            .read_body(head.framing)
+            .await
+            .map_err(|e| Error::Transport {
+                endpoint: endpoint.url().into(),
+                source: e.into(),
+            })?;
+        if head.keep_alive && conn.is_clean() {
+            self.pool.put(runtime, &endpoint.shared_url(), conn);
+        }
+        Ok(Raw {
+            status: head.status,
+            headers: head.headers,
+            body,
+            endpoint: endpoint.shared_url(),
+        })
     }
 
     /// Sends `req` and returns once the status and headers are in (within the request's timeout);
     /// the body is the caller's to read, with its own timeout.
     pub(crate) async fn open(&self, req: &Request) -> Result<Opened> {
         self.failover(req, |endpoint| async move {
-            let opening = async {
-                let runtime = current_runtime()?;
-                let (head, conn) = self.exchange(runtime, &endpoint, req).await?;
-                let url = endpoint.shared_url();
-                Ok(Opened {
-                    status: head.status,
-                    body: AnswerBody::new(conn, &head, self.pool.clone(), runtime, url.clone()),
-                    headers: head.headers,
-                    endpoint: url,
-                })
-            };
-            with_timeout(self.limit(req.timeout), &endpoint, opening).await?
+            match self.limit(req.timeout) {
+                Some(limit) => tokio::time::timeout(limit, self.opening(&endpoint, req))
+                    .await
+                    .map_err(|_| timed_out(&endpoint, limit))?,
+                None => self.opening(&endpoint, req).await,
+            }
         })
         .await
+    }
+
+    /// One attempt of [`Transport::open`].
+    async fn opening(&self, endpoint: &Endpoint, req: &Request) -> Result<Opened> {
+        let runtime = current_runtime()?;
+        let (head, conn) = self.exchange(runtime, endpoint, req).await?;
+        let url = endpoint.shared_url();
+        Ok(Opened {
+            status: head.status,
+            body: AnswerBody::new(conn, &head, self.pool.clone(), runtime, url.clone()),
+            headers: head.headers,
+            endpoint: url,
+        })
     }
 
     fn limit(&self, timeout: Timeout) -> Option<Duration> {
@@ -349,7 +365,9 @@ impl Transport {
             let reused = pooled.is_some();
             let mut conn = match pooled.take() {
                 Some(conn) => conn,
-                None => self.connect(endpoint).await?,
+                // Boxed: connecting (TLS handshake included) is rare and its future is large;
+                // left inline it would make every request's future kilobytes bigger to move.
+                None => Box::pin(self.connect(endpoint)).await?,
             };
             conn.out.clear();
             wire::encode_request(
@@ -470,18 +488,9 @@ fn current_runtime() -> Result<RuntimeId> {
         })
 }
 
-async fn with_timeout<F: Future>(
-    limit: Option<Duration>,
-    endpoint: &Endpoint,
-    fut: F,
-) -> Result<F::Output> {
-    match limit {
-        None => Ok(fut.await),
-        Some(limit) => tokio::time::timeout(limit, fut)
-            .await
-            .map_err(|_| Error::Timeout {
-                endpoint: endpoint.url().into(),
-                after: limit,
-            }),
+fn timed_out(endpoint: &Endpoint, after: Duration) -> Error {
+    Error::Timeout {
+        endpoint: endpoint.url().into(),
+        after,
     }
 }

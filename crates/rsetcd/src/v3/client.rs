@@ -209,7 +209,7 @@ impl Core {
             match result {
                 Err(e) if !refreshed && self.needs_new_token(&e) => {
                     refreshed = true;
-                    self.refresh_token(token.generation).await?;
+                    Box::pin(self.refresh_token(token.generation)).await?;
                 }
                 other => return other,
             }
@@ -232,17 +232,17 @@ impl Core {
         let mut refreshed = false;
         loop {
             let token = self.token().await?;
-            let call = f(self.channels.get(endpoint)?, request(req.clone(), &token));
+            let channel = self.channels.get(endpoint)?;
             let outcome = match timeout {
                 Some(limit) => {
-                    tokio::time::timeout(limit, call)
+                    tokio::time::timeout(limit, f(channel, request(req.clone(), &token)))
                         .await
                         .map_err(|_| Error::Timeout {
                             endpoint: endpoint.url().into(),
                             after: limit,
                         })?
                 }
-                None => call.await,
+                None => f(channel, request(req.clone(), &token)).await,
             };
             let err = match outcome {
                 Ok(answer) => return Ok(answer.into_inner()),
@@ -288,17 +288,16 @@ impl Core {
             let idx = (start + i) % list.len();
             let endpoint = &list[idx];
             let channel = self.channels.get(endpoint)?;
-            let call = attempt(endpoint, channel);
+            // The call's future goes straight into the timeout, never bound to a name first: a
+            // bound future would be stored twice in this future's state, and moved on every call.
             let outcome = match timeout {
-                Some(limit) => {
-                    tokio::time::timeout(limit, call)
-                        .await
-                        .map_err(|_| Error::Timeout {
-                            endpoint: endpoint.url().into(),
-                            after: limit,
-                        })
-                }
-                None => Ok(call.await),
+                Some(limit) => tokio::time::timeout(limit, attempt(endpoint, channel))
+                    .await
+                    .map_err(|_| Error::Timeout {
+                        endpoint: endpoint.url().into(),
+                        after: limit,
+                    }),
+                None => Ok(attempt(endpoint, channel).await),
             };
             let err = match outcome {
                 Ok(Ok(answer)) => {
@@ -336,7 +335,8 @@ impl Core {
         if let Some(token) = read(&auth.token) {
             return Ok(token);
         }
-        self.refresh_token(0).await
+        // Boxed: authenticating is rare, and its future would grow every call's.
+        Box::pin(self.refresh_token(0)).await
     }
 
     /// Authenticates again, unless another task already replaced token generation `stale`.
