@@ -203,7 +203,11 @@ impl<'a> Write<'a> {
             return Err(Error::InvalidArgument("a TTL refresh needs a ttl".into()));
         }
         let path = self.client.key_path(&self.key)?;
-        let mut form = form_urlencoded::Serializer::new(String::new());
+        // Room for the values unescaped and the field names, so the form is built without regrowing.
+        let values = [&self.value, &self.prev_value].map(|v| v.as_ref().map_or(0, String::len));
+        let mut form = form_urlencoded::Serializer::new(String::with_capacity(
+            values.iter().sum::<usize>() + 64,
+        ));
         if let Some(v) = &self.value {
             form.append_pair("value", v);
         }

@@ -280,10 +280,14 @@ fn raw_ok(raw: &Raw) -> Result<&[u8]> {
 }
 
 pub(crate) fn json<T: DeserializeOwned>(body: &[u8], raw: &Raw) -> Result<T> {
-    serde_json::from_slice(body).map_err(|e| Error::InvalidResponse {
+    let invalid = |reason: String| Error::InvalidResponse {
         endpoint: raw.endpoint.to_string(),
-        reason: format!("{e} in {}", preview(body)),
-    })
+        reason: format!("{reason} in {}", preview(body)),
+    };
+    // The body is checked as UTF-8 once, whole: `from_slice` would check each string on its own,
+    // which costs more than the rest of the parse for etcd's many short strings.
+    let text = std::str::from_utf8(body).map_err(|e| invalid(e.to_string()))?;
+    serde_json::from_str(text).map_err(|e| invalid(e.to_string()))
 }
 
 fn preview(body: &[u8]) -> String {
@@ -322,6 +326,26 @@ mod tests {
             ..Node::default()
         };
         assert!(n.expiration_time().is_some());
+    }
+
+    #[test]
+    fn bodies_that_are_not_utf8_or_json_are_typed_errors() {
+        let raw = |body: &'static [u8]| Raw {
+            status: 200,
+            headers: Default::default(),
+            body: bytes::Bytes::from_static(body),
+            endpoint: "http://e".into(),
+        };
+        let ok = keys(raw("{\"action\":\"get\",\"node\":{\"key\":\"/k\",\"value\":\"\\u00e9t\u{e9}\"}}".as_bytes()));
+        assert_eq!(ok.unwrap().node.value.as_deref(), Some("\u{e9}t\u{e9}"));
+        for body in [
+            &b"{\"node\":{\"key\":\"/k\",\"value\":\"\xff\"}}"[..],
+            b"{\"action\":",
+            b"\xc3",
+        ] {
+            let e = keys(raw(body)).unwrap_err();
+            assert!(matches!(e, Error::InvalidResponse { .. }), "{e:?}");
+        }
     }
 
     #[test]
