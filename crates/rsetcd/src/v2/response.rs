@@ -336,7 +336,10 @@ mod tests {
             body: bytes::Bytes::from_static(body),
             endpoint: "http://e".into(),
         };
-        let ok = keys(raw("{\"action\":\"get\",\"node\":{\"key\":\"/k\",\"value\":\"\\u00e9t\u{e9}\"}}".as_bytes()));
+        let ok = keys(raw(
+            "{\"action\":\"get\",\"node\":{\"key\":\"/k\",\"value\":\"\\u00e9t\u{e9}\"}}"
+                .as_bytes(),
+        ));
         assert_eq!(ok.unwrap().node.value.as_deref(), Some("\u{e9}t\u{e9}"));
         for body in [
             &b"{\"node\":{\"key\":\"/k\",\"value\":\"\xff\"}}"[..],

@@ -1,12 +1,13 @@
 //! Authentication: the token exchange, enabling and disabling auth, users and roles.
 
-use tonic::metadata::{Ascii, MetadataValue};
+use http::HeaderValue;
 
+use super::channel::encode;
 use super::client::{Client, Core, Retry};
 use super::kv::{bytes, prefix_end};
 use super::proto::authpb::{self, permission::Type as PermissionType};
-use super::proto::etcdserverpb::auth_client::AuthClient;
 use super::proto::etcdserverpb::*;
+use super::rpc::Unary;
 use super::V3ErrorKind;
 use crate::config::Credentials;
 use crate::error::{Error, Result};
@@ -15,21 +16,25 @@ use crate::error::{Error, Result};
 pub(crate) async fn authenticate(
     core: &Core,
     credentials: &Credentials,
-) -> Result<Option<MetadataValue<Ascii>>> {
+) -> Result<Option<HeaderValue>> {
     let req = AuthenticateRequest {
         name: credentials.username.clone(),
         password: credentials.password.clone(),
     };
+    let body = encode(&req)?;
     // Asking twice only makes two tokens: safe to retry anywhere.
     let answer = core
         .failover(Retry::Read, Some(core.config.request_timeout), |_, ch| {
-            let req = tonic::Request::new(req.clone());
-            async move { AuthClient::new(ch).authenticate(req).await }
+            let body = body.clone();
+            async move {
+                ch.unary::<AuthenticateResponse>(AuthenticateRequest::PATH, body, None)
+                    .await
+            }
         })
         .await;
     match answer {
         Ok(answer) => {
-            let mut value = MetadataValue::try_from(answer.token.as_str()).map_err(|_| {
+            let mut value = HeaderValue::try_from(answer.token.as_str()).map_err(|_| {
                 Error::InvalidResponse {
                     endpoint: String::new(),
                     reason: "the auth token is not printable ASCII".into(),
@@ -90,29 +95,18 @@ impl Permission {
     }
 }
 
-macro_rules! auth_call {
-    ($client:expr, $retry:expr, $req:expr, $method:ident) => {
-        $client
-            .core
-            .unary($retry, $req, |ch, req| async move {
-                AuthClient::new(ch).$method(req).await
-            })
-            .await
-    };
-}
-
 /// Auth management. Enabling auth needs a `root` user with the `root` role; once enabled, a
 /// client built with `basic_auth(user, password)` authenticates by itself and renews its token
 /// when etcd says it expired or is stale.
 impl Client {
     /// Turns authentication on.
     pub async fn auth_enable(&self) -> Result<AuthEnableResponse> {
-        auth_call!(self, Retry::Read, AuthEnableRequest {}, auth_enable)
+        self.core.unary(Retry::Read, AuthEnableRequest {}).await
     }
 
     /// Turns authentication off (root only).
     pub async fn auth_disable(&self) -> Result<AuthDisableResponse> {
-        auth_call!(self, Retry::Read, AuthDisableRequest {}, auth_disable)
+        self.core.unary(Retry::Read, AuthDisableRequest {}).await
     }
 
     /// Adds a user with a password.
@@ -122,24 +116,24 @@ impl Client {
             password: password.into(),
             options: None,
         };
-        auth_call!(self, Retry::Write, req, user_add)
+        self.core.unary(Retry::Write, req).await
     }
 
     /// A user and its roles.
     pub async fn user_get(&self, name: &str) -> Result<AuthUserGetResponse> {
         let req = AuthUserGetRequest { name: name.into() };
-        auth_call!(self, Retry::Read, req, user_get)
+        self.core.unary(Retry::Read, req).await
     }
 
     /// Every user name.
     pub async fn user_list(&self) -> Result<AuthUserListResponse> {
-        auth_call!(self, Retry::Read, AuthUserListRequest {}, user_list)
+        self.core.unary(Retry::Read, AuthUserListRequest {}).await
     }
 
     /// Deletes a user.
     pub async fn user_delete(&self, name: &str) -> Result<AuthUserDeleteResponse> {
         let req = AuthUserDeleteRequest { name: name.into() };
-        auth_call!(self, Retry::Write, req, user_delete)
+        self.core.unary(Retry::Write, req).await
     }
 
     /// Changes a user's password.
@@ -152,7 +146,7 @@ impl Client {
             name: name.into(),
             password: password.into(),
         };
-        auth_call!(self, Retry::Read, req, user_change_password)
+        self.core.unary(Retry::Read, req).await
     }
 
     /// Grants `role` to `user`.
@@ -165,7 +159,7 @@ impl Client {
             user: user.into(),
             role: role.into(),
         };
-        auth_call!(self, Retry::Read, req, user_grant_role)
+        self.core.unary(Retry::Read, req).await
     }
 
     /// Revokes `role` from `user`.
@@ -178,30 +172,30 @@ impl Client {
             name: user.into(),
             role: role.into(),
         };
-        auth_call!(self, Retry::Write, req, user_revoke_role)
+        self.core.unary(Retry::Write, req).await
     }
 
     /// Adds a role.
     pub async fn role_add(&self, name: &str) -> Result<AuthRoleAddResponse> {
         let req = AuthRoleAddRequest { name: name.into() };
-        auth_call!(self, Retry::Write, req, role_add)
+        self.core.unary(Retry::Write, req).await
     }
 
     /// A role's permissions.
     pub async fn role_get(&self, name: &str) -> Result<AuthRoleGetResponse> {
         let req = AuthRoleGetRequest { role: name.into() };
-        auth_call!(self, Retry::Read, req, role_get)
+        self.core.unary(Retry::Read, req).await
     }
 
     /// Every role name.
     pub async fn role_list(&self) -> Result<AuthRoleListResponse> {
-        auth_call!(self, Retry::Read, AuthRoleListRequest {}, role_list)
+        self.core.unary(Retry::Read, AuthRoleListRequest {}).await
     }
 
     /// Deletes a role.
     pub async fn role_delete(&self, name: &str) -> Result<AuthRoleDeleteResponse> {
         let req = AuthRoleDeleteRequest { role: name.into() };
-        auth_call!(self, Retry::Write, req, role_delete)
+        self.core.unary(Retry::Write, req).await
     }
 
     /// Grants a permission to a role.
@@ -222,7 +216,7 @@ impl Client {
             name: role.into(),
             perm: Some(permission.0),
         };
-        auth_call!(self, Retry::Read, req, role_grant_permission)
+        self.core.unary(Retry::Read, req).await
     }
 
     /// Revokes a role's permission on `key` (with `range_end`, on that range; both as granted).
@@ -237,6 +231,6 @@ impl Client {
             key: bytes(key),
             range_end: bytes(range_end),
         };
-        auth_call!(self, Retry::Write, req, role_revoke_permission)
+        self.core.unary(Retry::Write, req).await
     }
 }

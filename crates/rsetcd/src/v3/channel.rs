@@ -8,6 +8,7 @@
 
 mod body;
 mod coalesce;
+mod unary;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -24,6 +25,7 @@ use tokio::runtime::Id as RuntimeId;
 use tonic::body::Body;
 
 pub(crate) use body::RecvBody;
+pub(crate) use unary::encode;
 
 use super::error::ConnectFailed;
 use crate::config::{Config, KeepAlive};
@@ -115,10 +117,23 @@ impl Channels {
     }
 }
 
-/// A gRPC channel to one endpoint: the `Service` the generated clients call. Cheap to clone.
+/// A gRPC channel to one endpoint: unary calls by [`Channel::unary`], streams as the `Service`
+/// the generated clients call. Cheap to clone.
 #[derive(Clone, Debug)]
 pub(crate) struct Channel {
     shared: Arc<Shared>,
+}
+
+impl Channel {
+    /// Calls unary method `path` with `body` (a request made by [`encode`]).
+    pub(crate) async fn unary<Resp: prost::Message + Default>(
+        &self,
+        path: &'static str,
+        body: Bytes,
+        token: Option<&http::HeaderValue>,
+    ) -> Result<Resp, tonic::Status> {
+        self.shared.unary(path, body, token).await
+    }
 }
 
 struct Shared {

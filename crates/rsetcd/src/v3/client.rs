@@ -5,9 +5,12 @@ use std::future::Future;
 use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 
-use super::channel::Channel;
-use tonic::metadata::{Ascii, MetadataValue};
+use http::HeaderValue;
+use tonic::metadata::MetadataValue;
 use tonic::Status;
+
+use super::channel::{encode, Channel};
+use super::rpc::Unary;
 
 use super::channel::Channels;
 use super::error::from_status;
@@ -135,7 +138,8 @@ fn verdict(err: &Error, retry: Retry) -> Verdict {
 /// An auth token as sent (`None` while auth is off) and the generation it belongs to.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Token {
-    pub(crate) value: Option<MetadataValue<Ascii>>,
+    /// Marked sensitive: it never shows in `Debug` output.
+    pub(crate) value: Option<HeaderValue>,
     pub(crate) generation: u64,
 }
 
@@ -170,29 +174,43 @@ impl Core {
     }
 
     /// Sends one unary request with the client's request timeout, failing over by the rules.
-    pub(crate) async fn unary<Req, Resp, F, Fut>(
-        &self,
-        retry: Retry,
-        req: Req,
-        f: F,
-    ) -> Result<Resp>
-    where
-        Req: Clone,
-        F: Fn(Channel, tonic::Request<Req>) -> Fut,
-        Fut: Future<Output = Result<tonic::Response<Resp>, Status>>,
-    {
-        self.unary_with(retry, Some(self.config.request_timeout), req, f)
+    pub(crate) async fn unary<R: Unary>(&self, retry: Retry, req: R) -> Result<R::Response> {
+        self.unary_with(retry, Some(self.config.request_timeout), req)
             .await
     }
 
     /// [`unary`](Core::unary) with its own timeout (`None`: no limit, for calls that wait).
-    pub(crate) async fn unary_with<Req, Resp, F, Fut>(
+    pub(crate) async fn unary_with<R: Unary>(
         &self,
         retry: Retry,
         timeout: Option<Duration>,
-        req: Req,
-        f: F,
-    ) -> Result<Resp>
+        req: R,
+    ) -> Result<R::Response> {
+        // Encoded once: every attempt sends the same bytes.
+        let body = encode(&req)?;
+        let mut refreshed = false;
+        loop {
+            let token = self.token().await?;
+            let value = token.value.as_ref();
+            let result = self
+                .failover(retry, timeout, |_, channel| {
+                    let body = body.clone();
+                    async move { channel.unary(R::PATH, body, value).await }
+                })
+                .await;
+            match result {
+                Err(e) if !refreshed && self.needs_new_token(&e) => {
+                    refreshed = true;
+                    Box::pin(self.refresh_token(token.generation)).await?;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Starts a call of another shape (a stream) through a tonic stub, failing over by the rules
+    /// until it is answered.
+    pub(crate) async fn call<Req, Resp, F, Fut>(&self, retry: Retry, req: Req, f: F) -> Result<Resp>
     where
         Req: Clone,
         F: Fn(Channel, tonic::Request<Req>) -> Fut,
@@ -202,8 +220,9 @@ impl Core {
         loop {
             let token = self.token().await?;
             let result = self
-                .failover(retry, timeout, |_, channel| {
-                    f(channel, request(req.clone(), &token))
+                .failover(retry, Some(self.config.request_timeout), |_, channel| {
+                    let answer = f(channel, request(req.clone(), &token));
+                    async move { answer.await.map(tonic::Response::into_inner) }
                 })
                 .await;
             match result {
@@ -217,42 +236,38 @@ impl Core {
     }
 
     /// Sends one unary request to `endpoint` only (per-member operations: status, defragment).
-    pub(crate) async fn unary_at<Req, Resp, F, Fut>(
+    pub(crate) async fn unary_at<R: Unary>(
         &self,
         endpoint: &Endpoint,
         timeout: Option<Duration>,
-        req: Req,
-        f: F,
-    ) -> Result<Resp>
-    where
-        Req: Clone,
-        F: Fn(Channel, tonic::Request<Req>) -> Fut,
-        Fut: Future<Output = Result<tonic::Response<Resp>, Status>>,
-    {
+        req: R,
+    ) -> Result<R::Response> {
+        let body = encode(&req)?;
         let mut refreshed = false;
         loop {
             let token = self.token().await?;
             let channel = self.channels.get(endpoint)?;
+            let call = channel.unary(R::PATH, body.clone(), token.value.as_ref());
             let outcome = match timeout {
                 Some(limit) => {
-                    tokio::time::timeout(limit, f(channel, request(req.clone(), &token)))
+                    tokio::time::timeout(limit, call)
                         .await
                         .map_err(|_| Error::Timeout {
                             endpoint: endpoint.url().into(),
                             after: limit,
                         })?
                 }
-                None => f(channel, request(req.clone(), &token)).await,
+                None => call.await,
             };
             let err = match outcome {
-                Ok(answer) => return Ok(answer.into_inner()),
+                Ok(answer) => return Ok(answer),
                 Err(status) => from_status(&status, endpoint),
             };
             if refreshed || !self.needs_new_token(&err) {
                 return Err(err);
             }
             refreshed = true;
-            self.refresh_token(token.generation).await?;
+            Box::pin(self.refresh_token(token.generation)).await?;
         }
     }
 
@@ -272,7 +287,7 @@ impl Core {
     ) -> Result<Resp>
     where
         F: Fn(&Endpoint, Channel) -> Fut,
-        Fut: Future<Output = Result<tonic::Response<Resp>, Status>>,
+        Fut: Future<Output = Result<Resp, Status>>,
     {
         let (list, start) = self.endpoints.snapshot();
         if list.is_empty() {
@@ -302,7 +317,7 @@ impl Core {
             let err = match outcome {
                 Ok(Ok(answer)) => {
                     self.endpoints.mark_good(&list, idx);
-                    return Ok(answer.into_inner());
+                    return Ok(answer);
                 }
                 Ok(Err(status)) => from_status(&status, endpoint),
                 Err(timeout) => timeout,
@@ -376,8 +391,14 @@ fn read(lock: &RwLock<Option<Token>>) -> Option<Token> {
 /// A request carrying the auth token, if any.
 pub(crate) fn request<T>(message: T, token: &Token) -> tonic::Request<T> {
     let mut request = tonic::Request::new(message);
-    if let Some(value) = &token.value {
-        request.metadata_mut().insert("token", value.clone());
+    // The token was checked as visible ASCII when it came, so it is always valid metadata.
+    if let Some(Ok(mut value)) = token
+        .value
+        .as_ref()
+        .map(|v| MetadataValue::try_from(v.as_bytes()))
+    {
+        value.set_sensitive(true);
+        request.metadata_mut().insert("token", value);
     }
     request
 }

@@ -2,7 +2,6 @@
 //! sync behind the builder's `sync_interval`.
 
 use super::client::{Client, Core, Retry};
-use super::proto::etcdserverpb::cluster_client::ClusterClient;
 use super::proto::etcdserverpb::{
     MemberAddRequest, MemberAddResponse, MemberListRequest, MemberListResponse,
     MemberPromoteRequest, MemberPromoteResponse, MemberRemoveRequest, MemberRemoveResponse,
@@ -28,21 +27,13 @@ impl Client {
             peer_ur_ls: peer_urls.into_iter().map(Into::into).collect(),
             is_learner: learner,
         };
-        self.core
-            .unary(Retry::Write, req, |ch, req| async move {
-                ClusterClient::new(ch).member_add(req).await
-            })
-            .await
+        self.core.unary(Retry::Write, req).await
     }
 
     /// Removes member `id`.
     pub async fn member_remove(&self, id: u64) -> Result<MemberRemoveResponse> {
         let req = MemberRemoveRequest { id };
-        self.core
-            .unary(Retry::Write, req, |ch, req| async move {
-                ClusterClient::new(ch).member_remove(req).await
-            })
-            .await
+        self.core.unary(Retry::Write, req).await
     }
 
     /// Changes the peer URLs of member `id`.
@@ -56,22 +47,14 @@ impl Client {
             peer_ur_ls: peer_urls.into_iter().map(Into::into).collect(),
         };
         // Setting the same URLs twice changes nothing.
-        self.core
-            .unary(Retry::Read, req, |ch, req| async move {
-                ClusterClient::new(ch).member_update(req).await
-            })
-            .await
+        self.core.unary(Retry::Read, req).await
     }
 
     /// Promotes learner `id` to a voting member (refused until it has caught up with the
     /// leader: [`V3ErrorKind::LearnerNotReady`](super::V3ErrorKind::LearnerNotReady)).
     pub async fn member_promote(&self, id: u64) -> Result<MemberPromoteResponse> {
         let req = MemberPromoteRequest { id };
-        self.core
-            .unary(Retry::Write, req, |ch, req| async move {
-                ClusterClient::new(ch).member_promote(req).await
-            })
-            .await
+        self.core.unary(Retry::Write, req).await
     }
 
     /// Replaces the client's endpoints with the client URLs of the cluster's members (what the
@@ -82,10 +65,7 @@ impl Client {
 }
 
 async fn member_list(core: &Core) -> Result<MemberListResponse> {
-    core.unary(Retry::Read, MemberListRequest {}, |ch, req| async move {
-        ClusterClient::new(ch).member_list(req).await
-    })
-    .await
+    core.unary(Retry::Read, MemberListRequest {}).await
 }
 
 pub(crate) async fn sync_members(core: &Core) -> Result<Vec<String>> {

@@ -63,12 +63,7 @@ impl Client {
             lease: session.lease_id(),
             value: bytes(value),
         };
-        let answer = self
-            .core
-            .unary_with(Retry::Write, None, req, |ch, req| async move {
-                ElectionClient::new(ch).campaign(req).await
-            })
-            .await?;
+        let answer = self.core.unary_with(Retry::Write, None, req).await?;
         answer.leader.ok_or_else(|| Error::InvalidResponse {
             endpoint: String::new(),
             reason: "a campaign answer without its leader key".into(),
@@ -85,22 +80,13 @@ impl Client {
             leader: Some(leader.clone()),
             value: bytes(value),
         };
-        self.core
-            .unary(Retry::Read, req, |ch, req| async move {
-                ElectionClient::new(ch).proclaim(req).await
-            })
-            .await
+        self.core.unary(Retry::Read, req).await
     }
 
     /// The current leader's key and value in election `name` (`None`: nobody leads).
     pub async fn leader(&self, name: impl AsRef<[u8]>) -> Result<Option<KeyValue>> {
         let req = LeaderRequest { name: bytes(name) };
-        let answer = self
-            .core
-            .unary(Retry::Read, req, |ch, req| async move {
-                ElectionClient::new(ch).leader(req).await
-            })
-            .await;
+        let answer = self.core.unary(Retry::Read, req).await;
         match answer {
             Ok(a) => Ok(a.kv),
             Err(e) if e.v3_kind() == Some(super::V3ErrorKind::ElectionNoLeader) => Ok(None),
@@ -113,11 +99,7 @@ impl Client {
         let req = ResignRequest {
             leader: Some(leader.clone()),
         };
-        self.core
-            .unary(Retry::Read, req, |ch, req| async move {
-                ElectionClient::new(ch).resign(req).await
-            })
-            .await
+        self.core.unary(Retry::Read, req).await
     }
 
     /// Streams the leader of election `name` as it changes: `.await` it (after options such

@@ -8,7 +8,6 @@ use std::pin::Pin;
 use bytes::Bytes;
 
 use super::client::{Client, Retry};
-use super::proto::etcdserverpb::kv_client::KvClient;
 use super::proto::etcdserverpb::{
     range_request, CompactionRequest, CompactionResponse, DeleteRangeRequest, DeleteRangeResponse,
     PutRequest, PutResponse, RangeRequest, RangeResponse,
@@ -294,14 +293,7 @@ impl<'a> IntoFuture for Get<'a> {
     type IntoFuture = BoxFuture<'a, RangeResponse>;
 
     fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            self.client
-                .core
-                .unary(Retry::Read, self.op.req, |ch, req| async move {
-                    KvClient::new(ch).range(req).await
-                })
-                .await
-        })
+        Box::pin(async move { self.client.core.unary(Retry::Read, self.op.req).await })
     }
 }
 
@@ -342,11 +334,7 @@ impl<'a> IntoFuture for Put<'a> {
         Box::pin(async move {
             self.client
                 .core
-                .unary(
-                    Retry::write(self.retry_unknown),
-                    self.op.req,
-                    |ch, req| async move { KvClient::new(ch).put(req).await },
-                )
+                .unary(Retry::write(self.retry_unknown), self.op.req)
                 .await
         })
     }
@@ -388,11 +376,7 @@ impl<'a> IntoFuture for Delete<'a> {
         Box::pin(async move {
             self.client
                 .core
-                .unary(
-                    Retry::write(self.retry_unknown),
-                    self.op.req,
-                    |ch, req| async move { KvClient::new(ch).delete_range(req).await },
-                )
+                .unary(Retry::write(self.retry_unknown), self.op.req)
                 .await
         })
     }
@@ -444,10 +428,6 @@ impl Client {
     pub async fn compact(&self, revision: i64, physical: bool) -> Result<CompactionResponse> {
         let req = CompactionRequest { revision, physical };
         // Compacting twice to the same revision changes nothing: safe to retry.
-        self.core
-            .unary(Retry::Read, req, |ch, req| async move {
-                KvClient::new(ch).compact(req).await
-            })
-            .await
+        self.core.unary(Retry::Read, req).await
     }
 }

@@ -40,41 +40,25 @@ impl Client {
     /// [`V3ErrorKind::LeaseExists`](super::V3ErrorKind::LeaseExists).
     pub async fn lease_grant_with_id(&self, ttl: i64, id: i64) -> Result<LeaseGrantResponse> {
         let req = LeaseGrantRequest { ttl, id };
-        self.core
-            .unary(Retry::write(id != 0), req, |ch, req| async move {
-                LeaseClient::new(ch).lease_grant(req).await
-            })
-            .await
+        self.core.unary(Retry::write(id != 0), req).await
     }
 
     /// Revokes lease `id`: its keys are deleted at once.
     pub async fn lease_revoke(&self, id: i64) -> Result<LeaseRevokeResponse> {
         let req = LeaseRevokeRequest { id };
-        self.core
-            .unary(Retry::Write, req, |ch, req| async move {
-                LeaseClient::new(ch).lease_revoke(req).await
-            })
-            .await
+        self.core.unary(Retry::Write, req).await
     }
 
     /// The remaining and granted TTL of lease `id`, and with `keys` its keys. A lease that does
     /// not exist has a `ttl` of -1.
     pub async fn lease_time_to_live(&self, id: i64, keys: bool) -> Result<LeaseTimeToLiveResponse> {
         let req = LeaseTimeToLiveRequest { id, keys };
-        self.core
-            .unary(Retry::Read, req, |ch, req| async move {
-                LeaseClient::new(ch).lease_time_to_live(req).await
-            })
-            .await
+        self.core.unary(Retry::Read, req).await
     }
 
     /// Every lease.
     pub async fn leases(&self) -> Result<LeaseLeasesResponse> {
-        self.core
-            .unary(Retry::Read, LeaseLeasesRequest {}, |ch, req| async move {
-                LeaseClient::new(ch).lease_leases(req).await
-            })
-            .await
+        self.core.unary(Retry::Read, LeaseLeasesRequest {}).await
     }
 
     /// Keeps lease `id` alive in the background (a refresh every third of its TTL, failing over

@@ -13,7 +13,6 @@
 use super::client::{Client, Retry};
 use super::kv::bytes;
 use super::lease::KeepAlive;
-use super::proto::v3lockpb::lock_client::LockClient;
 use super::proto::v3lockpb::{LockRequest, LockResponse, UnlockRequest, UnlockResponse};
 use crate::error::Result;
 
@@ -64,21 +63,13 @@ impl Client {
             name: bytes(name),
             lease: session.lease_id(),
         };
-        self.core
-            .unary_with(Retry::Write, None, req, |ch, req| async move {
-                LockClient::new(ch).lock(req).await
-            })
-            .await
+        self.core.unary_with(Retry::Write, None, req).await
     }
 
     /// Releases the lock held under `key` (from [`lock`](Client::lock)).
     pub async fn unlock(&self, key: impl AsRef<[u8]>) -> Result<UnlockResponse> {
         let req = UnlockRequest { key: bytes(key) };
         // Deleting the key twice is harmless.
-        self.core
-            .unary(Retry::Read, req, |ch, req| async move {
-                LockClient::new(ch).unlock(req).await
-            })
-            .await
+        self.core.unary(Retry::Read, req).await
     }
 }

@@ -25,23 +25,14 @@ fn endpoint(url: &str) -> Result<Endpoint> {
 impl Client {
     /// The status of the member the client talks to (version, database size, leader, raft index).
     pub async fn status(&self) -> Result<StatusResponse> {
-        self.core
-            .unary(Retry::Read, StatusRequest {}, |ch, req| async move {
-                MaintenanceClient::new(ch).status(req).await
-            })
-            .await
+        self.core.unary(Retry::Read, StatusRequest {}).await
     }
 
     /// The status of the member at `endpoint` (a client URL such as `http://10.0.1.10:2379`).
     pub async fn status_at(&self, endpoint_url: &str) -> Result<StatusResponse> {
         let timeout = Some(self.core.config.request_timeout);
         self.core
-            .unary_at(
-                &endpoint(endpoint_url)?,
-                timeout,
-                StatusRequest {},
-                |ch, req| async move { MaintenanceClient::new(ch).status(req).await },
-            )
+            .unary_at(&endpoint(endpoint_url)?, timeout, StatusRequest {})
             .await
     }
 
@@ -76,23 +67,14 @@ impl Client {
     }
 
     async fn alarm(&self, req: AlarmRequest) -> Result<AlarmResponse> {
-        self.core
-            .unary(Retry::Read, req, |ch, req| async move {
-                MaintenanceClient::new(ch).alarm(req).await
-            })
-            .await
+        self.core.unary(Retry::Read, req).await
     }
 
     /// Defragments the database of the member at `endpoint_url`, giving back the space freed by
     /// compaction (the member stops serving while it runs; no timeout applies).
     pub async fn defragment_at(&self, endpoint_url: &str) -> Result<DefragmentResponse> {
         self.core
-            .unary_at(
-                &endpoint(endpoint_url)?,
-                None,
-                DefragmentRequest {},
-                |ch, req| async move { MaintenanceClient::new(ch).defragment(req).await },
-            )
+            .unary_at(&endpoint(endpoint_url)?, None, DefragmentRequest {})
             .await
     }
 
@@ -102,12 +84,7 @@ impl Client {
         let timeout = Some(self.core.config.request_timeout);
         let req = HashKvRequest { revision };
         self.core
-            .unary_at(
-                &endpoint(endpoint_url)?,
-                timeout,
-                req,
-                |ch, req| async move { MaintenanceClient::new(ch).hash_kv(req).await },
-            )
+            .unary_at(&endpoint(endpoint_url)?, timeout, req)
             .await
     }
 
@@ -127,7 +104,7 @@ impl Client {
         let limit = self.core.config.request_timeout;
         let mut stream = self
             .core
-            .unary(Retry::Read, SnapshotRequest {}, |ch, req| async move {
+            .call(Retry::Read, SnapshotRequest {}, |ch, req| async move {
                 MaintenanceClient::new(ch)
                     .max_decoding_message_size(usize::MAX)
                     .snapshot(req)
@@ -187,12 +164,7 @@ impl Client {
                 Ok(s) if s.header.as_ref().is_some_and(|h| h.member_id == s.leader) => {
                     let req = MoveLeaderRequest { target_id };
                     let timeout = Some(self.core.config.request_timeout + Duration::from_secs(5));
-                    return self
-                        .core
-                        .unary_at(&endpoint(&url)?, timeout, req, |ch, req| async move {
-                            MaintenanceClient::new(ch).move_leader(req).await
-                        })
-                        .await;
+                    return self.core.unary_at(&endpoint(&url)?, timeout, req).await;
                 }
                 Ok(_) => {}
                 Err(e) => failures.push((url, e)),

@@ -63,6 +63,7 @@ mod lock;
 mod maintenance;
 mod outage;
 pub mod proto;
+mod rpc;
 mod txn;
 mod watch;
 

@@ -19,7 +19,6 @@ use std::future::IntoFuture;
 use super::client::{Client, Retry};
 use super::kv::{bytes, prefix_end, BoxFuture, DeleteOp, GetOp, PutOp};
 use super::proto::etcdserverpb::compare::{CompareResult, CompareTarget, TargetUnion};
-use super::proto::etcdserverpb::kv_client::KvClient;
 use super::proto::etcdserverpb::request_op::Request;
 use super::proto::etcdserverpb::{self as pb, RequestOp, TxnRequest, TxnResponse};
 
@@ -271,12 +270,7 @@ impl<'a> IntoFuture for Txn<'a> {
             } else {
                 Retry::write(self.retry_unknown)
             };
-            self.client
-                .core
-                .unary(retry, self.op.req, |ch, req| async move {
-                    KvClient::new(ch).txn(req).await
-                })
-                .await
+            self.client.core.unary(retry, self.op.req).await
         })
     }
 }

@@ -1,0 +1,192 @@
+//! One unary gRPC call straight on `h2`: the request encoded once (and reused by every attempt),
+//! handed over with its head so that one write carries both, the answer read whole and decoded.
+//! No codec, body or stream objects per call: streaming calls go through tonic's stubs and the
+//! channel's `Service`, unary ones come here.
+
+use bytes::{BufMut, Bytes, BytesMut};
+use h2::RecvStream;
+use http::header::{HeaderName, HeaderValue, CONTENT_TYPE, TE};
+use http::uri::PathAndQuery;
+use http::{Method, StatusCode};
+use prost::Message;
+use tonic::{Code, Status};
+
+use super::{Active, ConnectFailed, Shared};
+use crate::error::Error;
+
+/// The header etcd reads the auth token from.
+static TOKEN: HeaderName = HeaderName::from_static("token");
+
+/// `message` as the body of a unary call: one gRPC message (a 5-byte prefix, then the message).
+pub(crate) fn encode<M: Message>(message: &M) -> Result<Bytes, Error> {
+    let len = message.encoded_len();
+    let prefix = u32::try_from(len).map_err(|_| {
+        Error::InvalidArgument(format!(
+            "the request has {len} bytes, more than a gRPC message can hold"
+        ))
+    })?;
+    let mut buf = BytesMut::with_capacity(5 + len);
+    buf.put_u8(0);
+    buf.put_u32(prefix);
+    // Cannot fail: the buffer grows as needed.
+    message
+        .encode(&mut buf)
+        .map_err(|e| Error::InvalidArgument(format!("cannot encode the request: {e}")))?;
+    Ok(buf.freeze())
+}
+
+/// The one message of a unary answer's body, or what is wrong with it.
+fn decode<M: Message + Default>(body: Bytes) -> Result<M, String> {
+    let Some((prefix, message)) = body.split_first_chunk::<5>() else {
+        return Err("the answer holds no message".into());
+    };
+    if prefix[0] != 0 {
+        // Compression is never asked for, so a compressed answer is a broken one.
+        return Err("the answer's message is compressed".into());
+    }
+    let len = u32::from_be_bytes([prefix[1], prefix[2], prefix[3], prefix[4]]) as usize;
+    if message.len() != len {
+        return Err(format!(
+            "the answer's message has {} bytes where its prefix says {len}",
+            message.len()
+        ));
+    }
+    M::decode(body.slice(5..)).map_err(|e| format!("cannot decode the answer: {e}"))
+}
+
+/// The status for an answer that is not gRPC's (a proxy's error page, say), by the mapping of the
+/// gRPC specification.
+fn from_http(status: StatusCode) -> Status {
+    let code = match status.as_u16() {
+        400 => Code::Internal,
+        401 => Code::Unauthenticated,
+        403 => Code::PermissionDenied,
+        404 => Code::Unimplemented,
+        429 | 502 | 503 | 504 => Code::Unavailable,
+        _ => Code::Unknown,
+    };
+    Status::new(code, format!("the answer is HTTP {status}, not gRPC"))
+}
+
+fn transport(e: h2::Error) -> Status {
+    Status::from_error(Box::new(e))
+}
+
+impl Shared {
+    /// Calls method `path` with `body` (from [`encode`]) and decodes its answer.
+    pub(super) async fn unary<Resp: Message + Default>(
+        &self,
+        path: &'static str,
+        body: Bytes,
+        token: Option<&HeaderValue>,
+    ) -> Result<Resp, Status> {
+        let mut head = http::Request::new(());
+        *head.method_mut() = Method::POST;
+        *head.uri_mut() = http::Uri::builder()
+            .scheme(self.scheme.clone())
+            .authority(self.authority.clone())
+            .path_and_query(PathAndQuery::from_static(path))
+            .build()
+            .map_err(|e| Status::internal(format!("cannot make the request's URI: {e}")))?;
+        let headers = head.headers_mut();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
+        headers.insert(TE, HeaderValue::from_static("trailers"));
+        if let Some(token) = token {
+            headers.insert(&TOKEN, token.clone());
+        }
+
+        let (mut send, state) = self.ready().await.map_err(Status::from_error)?;
+        let _active = Active::new(&state);
+        let (answer, mut stream) = send.send_request(head, false).map_err(|e| {
+            Status::from_error(Box::new(ConnectFailed(Error::Connect {
+                endpoint: self.endpoint.url().to_string(),
+                source: Box::new(e),
+            })))
+        })?;
+        stream
+            .send_data(body, true)
+            .map_err(|e| Status::from_error(self.failure(e, &state)))?;
+        let answer = answer
+            .await
+            .map_err(|e| Status::from_error(self.failure(e, &state)))?;
+        let (parts, mut recv) = answer.into_parts();
+        // An error before any message comes as headers only ("trailers-only").
+        if let Some(status) = Status::from_header_map(&parts.headers) {
+            if status.code() != Code::Ok {
+                return Err(status);
+            }
+        }
+        if parts.status != StatusCode::OK {
+            return Err(from_http(parts.status));
+        }
+        let message = read_whole(&mut recv).await?;
+        let trailers = recv.trailers().await.map_err(transport)?;
+        match trailers.as_ref().and_then(Status::from_header_map) {
+            Some(status) if status.code() == Code::Ok => decode(message).map_err(Status::internal),
+            Some(status) => Err(status),
+            None => Err(Status::internal("the answer ended without a gRPC status")),
+        }
+    }
+}
+
+/// Every data frame of an answer, joined (without a copy when there is one frame, as there
+/// usually is), its flow-control capacity given back as it is read.
+async fn read_whole(recv: &mut RecvStream) -> Result<Bytes, Status> {
+    let mut first = Bytes::new();
+    let mut joined: Option<BytesMut> = None;
+    while let Some(chunk) = recv.data().await {
+        let chunk = chunk.map_err(transport)?;
+        let _ = recv.flow_control().release_capacity(chunk.len());
+        match &mut joined {
+            Some(buf) => buf.extend_from_slice(&chunk),
+            None if first.is_empty() => first = chunk,
+            None => {
+                let mut buf = BytesMut::with_capacity(first.len() + chunk.len());
+                buf.extend_from_slice(&first);
+                buf.extend_from_slice(&chunk);
+                joined = Some(buf);
+            }
+        }
+    }
+    Ok(joined.map_or(first, BytesMut::freeze))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::v3::proto::etcdserverpb::{PutRequest, RangeResponse};
+
+    #[test]
+    fn a_message_round_trips_and_broken_bodies_are_statuses() {
+        let put = PutRequest {
+            key: Bytes::from_static(b"/k"),
+            value: vec![7; 300].into(),
+            ..Default::default()
+        };
+        let body = encode(&put).unwrap();
+        assert_eq!(body[0], 0);
+        assert_eq!(body.len(), 5 + put.encoded_len());
+        assert_eq!(decode::<PutRequest>(body.clone()).unwrap(), put);
+
+        let broken = [
+            Bytes::new(),
+            Bytes::from_static(&[0, 0, 0]),
+            Bytes::from_static(&[1, 0, 0, 0, 0]),
+            body.slice(..body.len() - 1),
+            Bytes::from_static(&[0, 0, 0, 0, 2, 0xff, 0xff]),
+        ];
+        for body in broken {
+            assert!(decode::<RangeResponse>(body.clone()).is_err(), "{body:?}");
+        }
+    }
+
+    #[test]
+    fn http_errors_map_as_grpc_says() {
+        assert_eq!(
+            from_http(StatusCode::SERVICE_UNAVAILABLE).code(),
+            Code::Unavailable
+        );
+        assert_eq!(from_http(StatusCode::NOT_FOUND).code(), Code::Unimplemented);
+        assert_eq!(from_http(StatusCode::IM_A_TEAPOT).code(), Code::Unknown);
+    }
+}
