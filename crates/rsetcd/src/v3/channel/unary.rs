@@ -7,7 +7,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use h2::RecvStream;
 use http::header::{HeaderName, HeaderValue, CONTENT_TYPE, TE};
 use http::uri::PathAndQuery;
-use http::{Method, StatusCode};
+use http::{HeaderMap, Method, StatusCode};
 use prost::Message;
 use tonic::{Code, Status};
 
@@ -16,6 +16,7 @@ use crate::error::Error;
 
 /// The header etcd reads the auth token from.
 static TOKEN: HeaderName = HeaderName::from_static("token");
+static GRPC_STATUS: HeaderName = HeaderName::from_static("grpc-status");
 
 /// `message` as the body of a unary call: one gRPC message (a 5-byte prefix, then the message).
 pub(crate) fn encode<M: Message>(message: &M) -> Result<Bytes, Error> {
@@ -68,6 +69,18 @@ fn from_http(status: StatusCode) -> Status {
     Status::new(code, format!("the answer is HTTP {status}, not gRPC"))
 }
 
+/// The gRPC status `headers` carry, if any: OK is told by a glance at `grpc-status`, anything else
+/// is read whole (message and details) by tonic.
+fn status_of(headers: &HeaderMap) -> Option<Result<(), Status>> {
+    let code = headers.get(&GRPC_STATUS)?;
+    if code.as_bytes() == b"0" {
+        return Some(Ok(()));
+    }
+    Some(Err(Status::from_header_map(headers).unwrap_or_else(|| {
+        Status::unknown("the answer carries an unreadable grpc-status")
+    })))
+}
+
 fn transport(e: h2::Error) -> Status {
     Status::from_error(Box::new(e))
 }
@@ -111,19 +124,17 @@ impl Shared {
             .map_err(|e| Status::from_error(self.failure(e, &state)))?;
         let (parts, mut recv) = answer.into_parts();
         // An error before any message comes as headers only ("trailers-only").
-        if let Some(status) = Status::from_header_map(&parts.headers) {
-            if status.code() != Code::Ok {
-                return Err(status);
-            }
+        if let Some(Err(status)) = status_of(&parts.headers) {
+            return Err(status);
         }
         if parts.status != StatusCode::OK {
             return Err(from_http(parts.status));
         }
         let message = read_whole(&mut recv).await?;
         let trailers = recv.trailers().await.map_err(transport)?;
-        match trailers.as_ref().and_then(Status::from_header_map) {
-            Some(status) if status.code() == Code::Ok => decode(message).map_err(Status::internal),
-            Some(status) => Err(status),
+        match trailers.as_ref().and_then(status_of) {
+            Some(Ok(())) => decode(message).map_err(Status::internal),
+            Some(Err(status)) => Err(status),
             None => Err(Status::internal("the answer ended without a gRPC status")),
         }
     }
@@ -178,6 +189,22 @@ mod tests {
         for body in broken {
             assert!(decode::<RangeResponse>(body.clone()).is_err(), "{body:?}");
         }
+    }
+
+    #[test]
+    fn statuses_from_headers() {
+        let mut headers = HeaderMap::new();
+        assert!(status_of(&headers).is_none());
+        headers.insert(&GRPC_STATUS, HeaderValue::from_static("0"));
+        assert!(matches!(status_of(&headers), Some(Ok(()))));
+        headers.insert(&GRPC_STATUS, HeaderValue::from_static("9"));
+        headers.insert(
+            "grpc-message",
+            HeaderValue::from_static("etcdserver:%20no%20leader"),
+        );
+        let status = status_of(&headers).unwrap().unwrap_err();
+        assert_eq!(status.code(), Code::FailedPrecondition);
+        assert_eq!(status.message(), "etcdserver: no leader");
     }
 
     #[test]
