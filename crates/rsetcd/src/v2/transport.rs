@@ -360,15 +360,18 @@ impl Transport {
             Body::Form(b) => (Some("application/x-www-form-urlencoded"), b),
             Body::Json(b) => (Some("application/json"), b),
         };
-        let mut pooled = self.pool.take(runtime, url);
+        // One connection variable for the pooled one and its replacement, so the future holds
+        // one `Conn`, not two. Connecting is boxed: it is rare (TLS handshake included) and its
+        // future is large; left inline it would make every request's future bigger to move.
+        let mut reused = true;
+        let mut conn = match self.pool.take(runtime, url) {
+            Some(conn) => conn,
+            None => {
+                reused = false;
+                Box::pin(self.connect(endpoint)).await?
+            }
+        };
         loop {
-            let reused = pooled.is_some();
-            let mut conn = match pooled.take() {
-                Some(conn) => conn,
-                // Boxed: connecting (TLS handshake included) is rare and its future is large;
-                // left inline it would make every request's future kilobytes bigger to move.
-                None => Box::pin(self.connect(endpoint)).await?,
-            };
             conn.out.clear();
             wire::encode_request(
                 &mut conn.out,
@@ -383,10 +386,13 @@ impl Transport {
                 Ok(head) => return Ok((head, conn)),
                 Err(Failure::Sent {
                     answered: false, ..
-                }) if reused && req.retry != Retry::Write => continue,
-                Err(Failure::Unsent(_)) if reused => continue,
+                }) if reused && req.retry != Retry::Write => {}
+                Err(Failure::Unsent(_)) if reused => {}
                 Err(failure) => return Err(self.classify(endpoint, failure)),
             }
+            // The pooled connection had been closed by the server: once more on a new one.
+            reused = false;
+            conn = Box::pin(self.connect(endpoint)).await?;
         }
     }
 
