@@ -4,7 +4,8 @@
 //! one that is blocked or gone. The calling task encodes the request and hands it to `h2` with its body
 //! (one write carries both), then reads the answer; a task per connection only drives its I/O and
 //! its keep-alive pings. A failure to connect, or a connection found closed before the request
-//! was handed over, is known for what it is: the request never left.
+//! was handed over, is known for what it is: the request never left. Unary calls go straight to
+//! `h2` ([`Channel::unary`]); streams go through tonic's stubs, for which the channel is a `Service`.
 
 mod body;
 mod coalesce;
