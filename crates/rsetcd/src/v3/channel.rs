@@ -230,8 +230,9 @@ impl Shared {
         if let Some(live) = self.current(runtime) {
             return Ok(live);
         }
-        let live = self
-            .connect()
+        // Boxed: connecting is rare and its future is large; inline, it would make every call's
+        // future kilobytes bigger (and too big for the allocator's fast path).
+        let live = Box::pin(self.connect())
             .await
             .map_err(|e| BoxError::from(ConnectFailed(e)))?;
         self.connections().push((runtime, live.clone()));

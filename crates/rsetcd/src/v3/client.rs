@@ -174,37 +174,36 @@ impl Core {
     }
 
     /// Sends one unary request with the client's request timeout, failing over by the rules.
-    pub(crate) async fn unary<R: Unary>(&self, retry: Retry, req: R) -> Result<R::Response> {
+    pub(crate) fn unary<R: Unary>(
+        &self,
+        retry: Retry,
+        req: R,
+    ) -> impl Future<Output = Result<R::Response>> + Send + '_ {
         self.unary_with(retry, Some(self.config.request_timeout), req)
-            .await
     }
 
     /// [`unary`](Core::unary) with its own timeout (`None`: no limit, for calls that wait).
-    pub(crate) async fn unary_with<R: Unary>(
+    ///
+    /// The request is encoded before the future is made (every attempt sends the same bytes), so
+    /// the future holds those bytes, not the request.
+    pub(crate) fn unary_with<R: Unary>(
         &self,
         retry: Retry,
         timeout: Option<Duration>,
         req: R,
-    ) -> Result<R::Response> {
-        // Encoded once: every attempt sends the same bytes.
-        let body = encode(&req)?;
-        let mut refreshed = false;
-        loop {
-            let token = self.token().await?;
-            let value = token.value.as_ref();
-            let result = self
-                .failover(retry, timeout, |_, channel| {
+    ) -> impl Future<Output = Result<R::Response>> + Send + '_ {
+        let body = encode(&req);
+        async move {
+            let body = &body?;
+            self.with_token(|token| async move {
+                let value = token.value.as_ref();
+                self.failover(retry, timeout, |_, channel| {
                     let body = body.clone();
                     async move { channel.unary(R::PATH, body, value).await }
                 })
-                .await;
-            match result {
-                Err(e) if !refreshed && self.needs_new_token(&e) => {
-                    refreshed = true;
-                    Box::pin(self.refresh_token(token.generation)).await?;
-                }
-                other => return other,
-            }
+                .await
+            })
+            .await
         }
     }
 
@@ -216,23 +215,15 @@ impl Core {
         F: Fn(Channel, tonic::Request<Req>) -> Fut,
         Fut: Future<Output = Result<tonic::Response<Resp>, Status>>,
     {
-        let mut refreshed = false;
-        loop {
-            let token = self.token().await?;
-            let result = self
-                .failover(retry, Some(self.config.request_timeout), |_, channel| {
-                    let answer = f(channel, request(req.clone(), &token));
-                    async move { answer.await.map(tonic::Response::into_inner) }
-                })
-                .await;
-            match result {
-                Err(e) if !refreshed && self.needs_new_token(&e) => {
-                    refreshed = true;
-                    Box::pin(self.refresh_token(token.generation)).await?;
-                }
-                other => return other,
-            }
-        }
+        let (req, f) = (&req, &f);
+        self.with_token(|token| async move {
+            self.failover(retry, Some(self.config.request_timeout), |_, channel| {
+                let answer = f(channel, request(req.clone(), &token));
+                async move { answer.await.map(tonic::Response::into_inner) }
+            })
+            .await
+        })
+        .await
     }
 
     /// Sends one unary request to `endpoint` only (per-member operations: status, defragment).
@@ -242,10 +233,8 @@ impl Core {
         timeout: Option<Duration>,
         req: R,
     ) -> Result<R::Response> {
-        let body = encode(&req)?;
-        let mut refreshed = false;
-        loop {
-            let token = self.token().await?;
+        let body = &encode(&req)?;
+        self.with_token(|token| async move {
             let channel = self.channels.get(endpoint)?;
             let call = channel.unary(R::PATH, body.clone(), token.value.as_ref());
             let outcome = match timeout {
@@ -259,15 +248,30 @@ impl Core {
                 }
                 None => call.await,
             };
-            let err = match outcome {
-                Ok(answer) => return Ok(answer),
-                Err(status) => from_status(&status, endpoint),
-            };
-            if refreshed || !self.needs_new_token(&err) {
-                return Err(err);
+            outcome.map_err(|status| from_status(&status, endpoint))
+        })
+        .await
+    }
+
+    /// Runs `attempt` with the auth token, and once more with a new one when etcd refused it
+    /// (expired, or invalidated by a change of users or roles).
+    async fn with_token<T, F, Fut>(&self, attempt: F) -> Result<T>
+    where
+        F: Fn(Token) -> Fut,
+        Fut: Future<Output = Result<T>>,
+    {
+        let token = self.token().await?;
+        let generation = token.generation;
+        // Awaited apart from the `match`: a future in a `match` head would live through the match,
+        // and the future of this call would hold two attempts instead of one.
+        let first = attempt(token).await;
+        match first {
+            Err(e) if self.needs_new_token(&e) => {
+                // Boxed: refreshing is rare, and its future would grow every call's.
+                let token = Box::pin(self.refresh_token(generation)).await?;
+                attempt(token).await
             }
-            refreshed = true;
-            Box::pin(self.refresh_token(token.generation)).await?;
+            other => other,
         }
     }
 

@@ -293,7 +293,7 @@ impl<'a> IntoFuture for Get<'a> {
     type IntoFuture = BoxFuture<'a, RangeResponse>;
 
     fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move { self.client.core.unary(Retry::Read, self.op.req).await })
+        Box::pin(self.client.core.unary(Retry::Read, self.op.req))
     }
 }
 
@@ -331,12 +331,11 @@ impl<'a> IntoFuture for Put<'a> {
     type IntoFuture = BoxFuture<'a, PutResponse>;
 
     fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
+        Box::pin(
             self.client
                 .core
-                .unary(Retry::write(self.retry_unknown), self.op.req)
-                .await
-        })
+                .unary(Retry::write(self.retry_unknown), self.op.req),
+        )
     }
 }
 
@@ -373,12 +372,11 @@ impl<'a> IntoFuture for Delete<'a> {
     type IntoFuture = BoxFuture<'a, DeleteRangeResponse>;
 
     fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
+        Box::pin(
             self.client
                 .core
-                .unary(Retry::write(self.retry_unknown), self.op.req)
-                .await
-        })
+                .unary(Retry::write(self.retry_unknown), self.op.req),
+        )
     }
 }
 
@@ -429,5 +427,27 @@ impl Client {
         let req = CompactionRequest { revision, physical };
         // Compacting twice to the same revision changes nothing: safe to retry.
         self.core.unary(Retry::Read, req).await
+    }
+}
+
+#[cfg(test)]
+mod future_size {
+    use std::future::IntoFuture;
+
+    /// Connecting (TCP, TLS, the HTTP/2 handshake) is rare and boxed; inline, it once made every
+    /// call's future 3.3 KiB to allocate and move.
+    #[test]
+    fn call_futures_stay_small() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let _in_runtime = runtime.enter();
+        let client = crate::v3::Client::builder()
+            .endpoints(["http://127.0.0.1:1"])
+            .build()
+            .unwrap();
+        let put = std::mem::size_of_val(&*client.put("/k", "v").into_future());
+        let get = std::mem::size_of_val(&*client.get("/k").into_future());
+        assert!(put <= 1536 && get <= 1536, "put {put} B, get {get} B");
     }
 }

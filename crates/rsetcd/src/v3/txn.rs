@@ -264,14 +264,12 @@ impl<'a> IntoFuture for Txn<'a> {
     type IntoFuture = BoxFuture<'a, TxnResponse>;
 
     fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let retry = if is_read_only(&self.op.req) {
-                Retry::Read
-            } else {
-                Retry::write(self.retry_unknown)
-            };
-            self.client.core.unary(retry, self.op.req).await
-        })
+        let retry = if is_read_only(&self.op.req) {
+            Retry::Read
+        } else {
+            Retry::write(self.retry_unknown)
+        };
+        Box::pin(self.client.core.unary(retry, self.op.req))
     }
 }
 

@@ -93,43 +93,39 @@ impl Shared {
         body: Bytes,
         token: Option<&HeaderValue>,
     ) -> Result<Resp, Status> {
-        let mut head = http::Request::new(());
-        *head.method_mut() = Method::POST;
-        *head.uri_mut() = http::Uri::builder()
-            .scheme(self.scheme.clone())
-            .authority(self.authority.clone())
-            .path_and_query(PathAndQuery::from_static(path))
-            .build()
-            .map_err(|e| Status::internal(format!("cannot make the request's URI: {e}")))?;
-        let headers = head.headers_mut();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
-        headers.insert(TE, HeaderValue::from_static("trailers"));
-        if let Some(token) = token {
-            headers.insert(&TOKEN, token.clone());
-        }
-
-        let (mut send, state) = self.ready().await.map_err(Status::from_error)?;
+        // What is only needed to send (the head, the handles) is dropped before the first wait
+        // on the answer, so this future does not carry it (its size decides the allocator's path).
+        let (state, answer) = {
+            let (mut send, state) = self.ready().await.map_err(Status::from_error)?;
+            let head = self
+                .head(path, token)
+                .map_err(|e| Status::internal(format!("cannot make the request's URI: {e}")))?;
+            let (answer, mut stream) = send.send_request(head, false).map_err(|e| {
+                Status::from_error(Box::new(ConnectFailed(Error::Connect {
+                    endpoint: self.endpoint.url().to_string(),
+                    source: Box::new(e),
+                })))
+            })?;
+            stream
+                .send_data(body, true)
+                .map_err(|e| Status::from_error(self.failure(e, &state)))?;
+            (state, answer)
+        };
         let _active = Active::new(&state);
-        let (answer, mut stream) = send.send_request(head, false).map_err(|e| {
-            Status::from_error(Box::new(ConnectFailed(Error::Connect {
-                endpoint: self.endpoint.url().to_string(),
-                source: Box::new(e),
-            })))
-        })?;
-        stream
-            .send_data(body, true)
-            .map_err(|e| Status::from_error(self.failure(e, &state)))?;
-        let answer = answer
-            .await
-            .map_err(|e| Status::from_error(self.failure(e, &state)))?;
-        let (parts, mut recv) = answer.into_parts();
-        // An error before any message comes as headers only ("trailers-only").
-        if let Some(Err(status)) = status_of(&parts.headers) {
-            return Err(status);
-        }
-        if parts.status != StatusCode::OK {
-            return Err(from_http(parts.status));
-        }
+        let mut recv = {
+            let answer = answer
+                .await
+                .map_err(|e| Status::from_error(self.failure(e, &state)))?;
+            let (parts, recv) = answer.into_parts();
+            // An error before any message comes as headers only ("trailers-only").
+            if let Some(Err(status)) = status_of(&parts.headers) {
+                return Err(status);
+            }
+            if parts.status != StatusCode::OK {
+                return Err(from_http(parts.status));
+            }
+            recv
+        };
         let message = read_whole(&mut recv).await?;
         let trailers = recv.trailers().await.map_err(transport)?;
         match trailers.as_ref().and_then(status_of) {
@@ -137,6 +133,28 @@ impl Shared {
             Some(Err(status)) => Err(status),
             None => Err(Status::internal("the answer ended without a gRPC status")),
         }
+    }
+
+    /// The head of a call of method `path`.
+    fn head(
+        &self,
+        path: &'static str,
+        token: Option<&HeaderValue>,
+    ) -> Result<http::Request<()>, http::Error> {
+        let mut head = http::Request::new(());
+        *head.method_mut() = Method::POST;
+        *head.uri_mut() = http::Uri::builder()
+            .scheme(self.scheme.clone())
+            .authority(self.authority.clone())
+            .path_and_query(PathAndQuery::from_static(path))
+            .build()?;
+        let headers = head.headers_mut();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
+        headers.insert(TE, HeaderValue::from_static("trailers"));
+        if let Some(token) = token {
+            headers.insert(&TOKEN, token.clone());
+        }
+        Ok(head)
     }
 }
 
