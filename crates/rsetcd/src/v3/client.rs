@@ -9,12 +9,10 @@ use http::HeaderValue;
 use tonic::metadata::MetadataValue;
 use tonic::Status;
 
-use super::channel::{encode, Channel};
-use super::rpc::Unary;
-
-use super::channel::Channels;
+use super::channel::{encode, Channel, Channels};
 use super::error::from_status;
 use super::hub::Hub;
+use super::rpc::Unary;
 use crate::config::{sealed, ClientBuilder, Config, Credentials, FromConfig};
 use crate::endpoints::{Endpoint, EndpointSet};
 use crate::error::{Error, Result};
