@@ -318,12 +318,9 @@ impl Shared {
         let (mut send, state) = self.ready().await?;
         let active = Active::new(&state);
         let head_ends = ready.ended && ready.frames.is_empty();
-        let (response, mut stream) = send.send_request(head, head_ends).map_err(|e| {
-            BoxError::from(ConnectFailed(Error::Connect {
-                endpoint: self.endpoint.url().to_string(),
-                source: Box::new(e),
-            }))
-        })?;
+        let (response, mut stream) = send
+            .send_request(head, head_ends)
+            .map_err(|e| self.not_handed_over(e))?;
         let count = ready.frames.len();
         for (i, data) in ready.frames.into_iter().enumerate() {
             stream
@@ -343,6 +340,14 @@ impl Shared {
             parts,
             RecvBody::new(recv, closed, active),
         ))
+    }
+
+    /// The error for a call the connection refused to take (it was closing): never sent.
+    fn not_handed_over(&self, e: h2::Error) -> BoxError {
+        Box::new(ConnectFailed(Error::Connect {
+            endpoint: self.endpoint.url().to_string(),
+            source: Box::new(e),
+        }))
     }
 
     /// The error for a call that failed after it was handed to the connection: the TLS failure

@@ -11,7 +11,7 @@ use http::{HeaderMap, Method, StatusCode};
 use prost::Message;
 use tonic::{Code, Status};
 
-use super::{Active, ConnectFailed, Shared};
+use super::{Active, Shared};
 use crate::error::Error;
 
 /// The header etcd reads the auth token from.
@@ -100,12 +100,9 @@ impl Shared {
             let head = self
                 .head(path, token)
                 .map_err(|e| Status::internal(format!("cannot make the request's URI: {e}")))?;
-            let (answer, mut stream) = send.send_request(head, false).map_err(|e| {
-                Status::from_error(Box::new(ConnectFailed(Error::Connect {
-                    endpoint: self.endpoint.url().to_string(),
-                    source: Box::new(e),
-                })))
-            })?;
+            let (answer, mut stream) = send
+                .send_request(head, false)
+                .map_err(|e| Status::from_error(self.not_handed_over(e)))?;
             stream
                 .send_data(body, true)
                 .map_err(|e| Status::from_error(self.failure(e, &state)))?;
