@@ -375,6 +375,18 @@ async fn awkward_values_round_trip() {
         let r = c.read(&k).await.unwrap();
         assert_eq!(r.value(), Some(value), "value of {} bytes", value.len());
     }
+    // Conditions carry values too: in the form body (swap) and in the query string (delete).
+    let awkward = "x&y=z +1%?#/ü";
+    c.write(&k, awkward).await.unwrap();
+    let swapped = c
+        .compare_and_swap(&k, "next")
+        .prev_value(awkward)
+        .await
+        .unwrap();
+    assert_eq!(swapped.prev_node.unwrap().value.as_deref(), Some(awkward));
+    c.write(&k, awkward).await.unwrap();
+    let deleted = c.compare_and_delete(&k).prev_value(awkward).await.unwrap();
+    assert_eq!(deleted.prev_node.unwrap().value.as_deref(), Some(awkward));
 }
 
 #[tokio::test]

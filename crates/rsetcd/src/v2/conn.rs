@@ -57,18 +57,9 @@ impl Conn {
             // Boxed: a rare path, and its read buffer would grow every exchange's future.
             return Err(Failure::Unsent(Box::pin(self.write_failure(e)).await));
         }
+        // Nothing of the answer can be here yet: read before the first parse.
         self.buf.clear();
         loop {
-            match wire::parse_head(&mut self.buf) {
-                Ok(Some(head)) => return Ok(head),
-                Ok(None) => {}
-                Err(e) => {
-                    return Err(Failure::Sent {
-                        error: malformed(e),
-                        answered: true,
-                    })
-                }
-            }
             let answered = !self.buf.is_empty();
             match self.fill().await {
                 Ok(0) => {
@@ -82,6 +73,16 @@ impl Conn {
                 }
                 Ok(_) => {}
                 Err(error) => return Err(Failure::Sent { error, answered }),
+            }
+            match wire::parse_head(&mut self.buf) {
+                Ok(Some(head)) => return Ok(head),
+                Ok(None) => {}
+                Err(e) => {
+                    return Err(Failure::Sent {
+                        error: malformed(e),
+                        answered: true,
+                    })
+                }
             }
         }
     }

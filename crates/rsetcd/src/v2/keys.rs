@@ -12,12 +12,12 @@
 //! # Ok(()) }
 //! ```
 
+use std::fmt::Write as _;
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 use std::time::Duration;
 
 use super::transport::Method;
-use bytes::Bytes;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 use super::client::Client;
@@ -81,6 +81,50 @@ pub(crate) fn push_key(out: &mut String, key: &str) -> Result<()> {
         out.extend(utf8_percent_encode(segment, SEGMENT));
     }
     Ok(())
+}
+
+/// `name=value` pairs appended to a form body or a query string: `first` before the first pair
+/// (`?` for a query, nothing for a form), `&` before the others. Values are percent-encoded as key
+/// segments are (etcd's form parser reads `%20` as a space, as it reads `+`).
+struct Pairs<'s> {
+    out: &'s mut String,
+    start: usize,
+    first: &'static str,
+}
+
+impl<'s> Pairs<'s> {
+    fn new(out: &'s mut String, first: &'static str) -> Pairs<'s> {
+        let start = out.len();
+        Pairs { out, start, first }
+    }
+
+    fn name(&mut self, name: &str) {
+        let sep = if self.out.len() == self.start {
+            self.first
+        } else {
+            "&"
+        };
+        self.out.push_str(sep);
+        self.out.push_str(name);
+        self.out.push('=');
+    }
+
+    fn text(&mut self, name: &str, value: &str) {
+        self.name(name);
+        self.out.extend(utf8_percent_encode(value, SEGMENT));
+    }
+
+    fn number(&mut self, name: &str, value: u64) {
+        self.name(name);
+        // Writing to a String cannot fail.
+        let _ = write!(self.out, "{value}");
+    }
+
+    fn flag(&mut self, name: &str, on: bool) {
+        if on {
+            self.text(name, "true");
+        }
+    }
 }
 
 fn ttl_secs(ttl: Duration) -> u64 {
@@ -214,30 +258,25 @@ impl<'a> Write<'a> {
         let path = self.client.key_path(&self.key)?;
         // Room for the values unescaped and the field names, so the form is built without regrowing.
         let values = [&self.value, &self.prev_value].map(|v| v.as_ref().map_or(0, String::len));
-        let mut form = form_urlencoded::Serializer::new(String::with_capacity(
-            values.iter().sum::<usize>() + 64,
-        ));
+        let mut body = String::with_capacity(values.iter().sum::<usize>() + 64);
+        let mut form = Pairs::new(&mut body, "");
         if let Some(v) = &self.value {
-            form.append_pair("value", v);
+            form.text("value", v);
         }
         if let Some(ttl) = self.ttl {
-            form.append_pair("ttl", &ttl_secs(ttl).to_string());
+            form.number("ttl", ttl_secs(ttl));
         }
-        if self.dir {
-            form.append_pair("dir", "true");
-        }
+        form.flag("dir", self.dir);
         if let Some(v) = &self.prev_value {
-            form.append_pair("prevValue", v);
+            form.text("prevValue", v);
         }
         if let Some(i) = self.prev_index {
-            form.append_pair("prevIndex", &i.to_string());
+            form.number("prevIndex", i);
         }
         if let Some(e) = self.prev_exist {
-            form.append_pair("prevExist", if e { "true" } else { "false" });
+            form.text("prevExist", if e { "true" } else { "false" });
         }
-        if self.refresh {
-            form.append_pair("refresh", "true");
-        }
+        form.flag("refresh", self.refresh);
         let method = if self.in_order {
             Method::Post
         } else {
@@ -245,7 +284,7 @@ impl<'a> Write<'a> {
         };
         Ok(
             Request::new(method, path, Retry::for_write(self.retry_unknown))
-                .body(Body::Form(Bytes::from(form.finish())))
+                .body(Body::Form(body))
                 .timeout(self.timeout.map_or(Timeout::Default, Timeout::After)),
         )
     }
@@ -335,24 +374,13 @@ impl<'a> Read<'a> {
 
     fn request(&self) -> Result<Request> {
         let mut path = self.client.key_path(&self.key)?;
-        let mut query = form_urlencoded::Serializer::new(String::new());
-        for (flag, name) in [
-            (self.recursive, "recursive"),
-            (self.sorted, "sorted"),
-            (self.quorum, "quorum"),
-            (self.wait, "wait"),
-        ] {
-            if flag {
-                query.append_pair(name, "true");
-            }
-        }
+        let mut query = Pairs::new(&mut path, "?");
+        query.flag("recursive", self.recursive);
+        query.flag("sorted", self.sorted);
+        query.flag("quorum", self.quorum);
+        query.flag("wait", self.wait);
         if let Some(i) = self.wait_index {
-            query.append_pair("waitIndex", &i.to_string());
-        }
-        let query = query.finish();
-        if !query.is_empty() {
-            path.push('?');
-            path.push_str(&query);
+            query.number("waitIndex", i);
         }
         let timeout = match (self.timeout, self.wait) {
             (Some(t), _) => Timeout::After(t),
@@ -466,23 +494,14 @@ impl<'a> Delete<'a> {
             ));
         }
         let mut path = self.client.key_path(&self.key)?;
-        let mut query = form_urlencoded::Serializer::new(String::new());
-        if self.dir {
-            query.append_pair("dir", "true");
-        }
-        if self.recursive {
-            query.append_pair("recursive", "true");
-        }
+        let mut query = Pairs::new(&mut path, "?");
+        query.flag("dir", self.dir);
+        query.flag("recursive", self.recursive);
         if let Some(v) = &self.prev_value {
-            query.append_pair("prevValue", v);
+            query.text("prevValue", v);
         }
         if let Some(i) = self.prev_index {
-            query.append_pair("prevIndex", &i.to_string());
-        }
-        let query = query.finish();
-        if !query.is_empty() {
-            path.push('?');
-            path.push_str(&query);
+            query.number("prevIndex", i);
         }
         Ok(
             Request::new(Method::Delete, path, Retry::for_write(self.retry_unknown))

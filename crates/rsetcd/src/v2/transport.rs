@@ -51,16 +51,16 @@ impl Retry {
 pub(crate) enum Body {
     Empty,
     /// `application/x-www-form-urlencoded`.
-    Form(Bytes),
+    Form(String),
     /// `application/json`.
-    Json(Bytes),
+    Json(Vec<u8>),
 }
 
 impl Body {
     /// A JSON body (members and auth APIs).
     pub(crate) fn json<T: serde::Serialize>(value: &T) -> Result<Body> {
         serde_json::to_vec(value)
-            .map(|v| Body::Json(Bytes::from(v)))
+            .map(Body::Json)
             .map_err(|e| Error::InvalidArgument(format!("cannot encode the request: {e}")))
     }
 
@@ -69,7 +69,7 @@ impl Body {
     fn as_text(&self) -> std::borrow::Cow<'_, str> {
         match self {
             Body::Empty => "".into(),
-            Body::Form(b) => std::str::from_utf8(b).unwrap_or("").into(),
+            Body::Form(b) => b.as_str().into(),
             Body::Json(b) => match serde_json::from_slice::<serde_json::Value>(b) {
                 Ok(mut v) => {
                     if let Some(p) = v.get_mut("password") {
@@ -357,7 +357,7 @@ impl Transport {
             .map_or(url, |(_, authority)| authority);
         let (content_type, body): (Option<&str>, &[u8]) = match &req.body {
             Body::Empty => (None, b""),
-            Body::Form(b) => (Some("application/x-www-form-urlencoded"), b),
+            Body::Form(b) => (Some("application/x-www-form-urlencoded"), b.as_bytes()),
             Body::Json(b) => (Some("application/json"), b),
         };
         // One connection variable for the pooled one and its replacement, so the future holds
