@@ -4,11 +4,11 @@
 # v3) for one-shot commands. Starts its own
 # etcd nodes (one on tmpfs, one on disk), alternates the runs, reports medians, writes BENCHMARKS.md.
 #
-#   scripts/bench-compare.sh            # 3 s per run, 3 alternating rounds (about five minutes)
+#   scripts/bench-compare.sh            # 3 s per run, 5 alternating rounds (about ten minutes)
 #   scripts/bench-compare.sh --quick    # 1 s per run, 1 round (a smoke run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-seconds=3 rounds=3
+seconds=3 rounds=5
 [ "${1:-}" = "--quick" ] && { seconds=1; rounds=1; }
 
 scripts/install-etcd.sh

@@ -113,7 +113,7 @@ def main():
     p.add_argument("--pyetcd-venv", required=True)
     p.add_argument("--python-etcd-venv", required=True)
     p.add_argument("--seconds", type=int, default=3)
-    p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--etcd-client-bench", required=True, help="bench/etcd-client-bench's binary")
     p.add_argument("--out", default="BENCHMARKS.md")
     a = p.parse_args()
