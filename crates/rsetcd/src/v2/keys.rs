@@ -528,6 +528,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn forms_and_queries_are_pairs() {
+        let mut body = String::new();
+        let mut form = Pairs::new(&mut body, "");
+        form.text("value", "a&b=c d+ü");
+        form.flag("dir", false);
+        form.number("prevIndex", 42);
+        form.flag("refresh", true);
+        assert_eq!(
+            body,
+            "value=a%26b%3Dc%20d%2B%C3%BC&prevIndex=42&refresh=true"
+        );
+
+        let mut path = String::from("/v2/keys/k");
+        Pairs::new(&mut path, "?").flag("wait", false);
+        assert_eq!(path, "/v2/keys/k", "no pairs, no '?'");
+        let mut query = Pairs::new(&mut path, "?");
+        query.flag("recursive", true);
+        query.number("waitIndex", 7);
+        assert_eq!(path, "/v2/keys/k?recursive=true&waitIndex=7");
+    }
+
+    #[test]
     fn keys_are_encoded_segment_by_segment() {
         assert_eq!(encode_key("foo").unwrap(), "/foo");
         assert_eq!(encode_key("/").unwrap(), "/");
