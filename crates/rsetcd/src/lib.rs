@@ -72,6 +72,7 @@ pub mod discovery;
 pub mod endpoints;
 mod error;
 mod net;
+pub(crate) mod retry;
 pub mod tls;
 pub mod v2;
 pub mod v3;

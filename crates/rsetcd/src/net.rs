@@ -79,13 +79,12 @@ pub(crate) async fn connect(
     timeout: Duration,
 ) -> Result<Stream> {
     let url = endpoint.url();
-    let fail = |source: io::Error| Error::Connect {
-        endpoint: url.to_string(),
-        source: Box::new(source),
-    };
-    let timed_out = || Error::Connect {
-        endpoint: url.to_string(),
-        source: format!("connect timeout after {timeout:?}").into(),
+    let fail = |source: io::Error| Error::connect(url.to_string(), source);
+    let timed_out = || {
+        Error::connect(
+            url.to_string(),
+            format!("connect timeout after {timeout:?}"),
+        )
     };
     let tls =
         match endpoint.scheme() {

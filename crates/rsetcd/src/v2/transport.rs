@@ -226,10 +226,7 @@ impl Transport {
         let body = conn
             .read_body(head.framing)
             .await
-            .map_err(|e| Error::Transport {
-                endpoint: endpoint.url().into(),
-                source: e.into(),
-            })?;
+            .map_err(|e| Error::transport(endpoint.url(), e))?;
         if head.keep_alive && conn.is_clean() {
             self.pool.put(runtime, &endpoint.shared_url(), conn);
         }
@@ -422,14 +419,8 @@ impl Transport {
             };
         }
         match failure {
-            Failure::Unsent(err) => Error::Connect {
-                endpoint,
-                source: Box::new(err),
-            },
-            Failure::Sent { error, .. } => Error::Transport {
-                endpoint,
-                source: Box::new(error),
-            },
+            Failure::Unsent(err) => Error::connect(endpoint, err),
+            Failure::Sent { error, .. } => Error::transport(endpoint, error),
         }
     }
 }

@@ -257,10 +257,7 @@ impl Shared {
             .initial_connection_window_size(CONNECTION_WINDOW)
             .enable_push(false)
             .handshake::<_, Bytes>(coalesce::Coalesce::new(io));
-        let failed = |source: BoxError| Error::Connect {
-            endpoint: self.endpoint.url().to_string(),
-            source,
-        };
+        let failed = |source: BoxError| Error::connect(self.endpoint.url().to_string(), source);
         let (send, connection) = tokio::time::timeout(self.connect_timeout, handshake)
             .await
             .map_err(|_| failed("the HTTP/2 handshake timed out".into()))?
@@ -292,10 +289,10 @@ impl Shared {
             self.forget(live.id);
             tries -= 1;
             if tries == 0 {
-                return Err(Box::new(ConnectFailed(Error::Connect {
-                    endpoint: self.endpoint.url().to_string(),
-                    source: Box::new(e),
-                })));
+                return Err(Box::new(ConnectFailed(Error::connect(
+                    self.endpoint.url().to_string(),
+                    e,
+                ))));
             }
             tracing::debug!(endpoint = %self.endpoint, error = %e, "v3 connection closed; reconnecting");
         }
@@ -344,10 +341,10 @@ impl Shared {
 
     /// The error for a call the connection refused to take (it was closing): never sent.
     fn not_handed_over(&self, e: h2::Error) -> BoxError {
-        Box::new(ConnectFailed(Error::Connect {
-            endpoint: self.endpoint.url().to_string(),
-            source: Box::new(e),
-        }))
+        Box::new(ConnectFailed(Error::connect(
+            self.endpoint.url().to_string(),
+            e,
+        )))
     }
 
     /// The error for a call that failed after it was handed to the connection: the TLS failure

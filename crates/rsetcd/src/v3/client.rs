@@ -127,7 +127,7 @@ fn verdict(err: &Error, retry: Retry) -> Verdict {
     match err {
         Error::Connect { .. } | Error::Tls { .. } => Verdict::Next,
         Error::Timeout { .. } | Error::Transport { .. } => unsure(retry),
-        Error::V3 { kind, .. } if kind.not_applied_elsewhere_ok() => Verdict::Next,
+        Error::V3 { kind, .. } if kind.not_applied() => Verdict::Next,
         Error::V3 { kind, .. } if kind.outcome_unknown() => unsure(retry),
         _ => Verdict::Final,
     }

@@ -36,9 +36,6 @@ use super::client::{request, Client, Core, Retry};
 use super::error::from_status;
 use super::kv::{bytes, BoxFuture};
 use super::lock::Session;
-use super::outage::{
-    round_error, transient, BACKOFF_MAX, BACKOFF_MIN, DEFAULT_GIVE_UP, SHORT_LIVED,
-};
 use super::proto::mvccpb::KeyValue;
 use super::proto::v3electionpb::election_client::ElectionClient;
 use super::proto::v3electionpb::{
@@ -47,6 +44,9 @@ use super::proto::v3electionpb::{
 };
 use crate::endpoints::Endpoint;
 use crate::error::{Error, Result};
+use crate::retry::outage::{
+    round_error, transient, BACKOFF_MAX, BACKOFF_MIN, DEFAULT_GIVE_UP, SHORT_LIVED,
+};
 
 impl Client {
     /// Waits until we lead election `name`, announcing `value`; the answer identifies our

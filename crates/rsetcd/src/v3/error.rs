@@ -6,46 +6,9 @@ use std::fmt;
 use tonic::{Code, Status};
 
 use crate::endpoints::Endpoint;
-use crate::error::Error;
+use crate::error::{Error, GrpcCode, V3ErrorKind};
 
-/// The gRPC status code of an [`Error::V3`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum GrpcCode {
-    /// 1: the call was cancelled.
-    Cancelled,
-    /// 2: unknown error.
-    Unknown,
-    /// 3: the client sent an invalid argument.
-    InvalidArgument,
-    /// 4: the deadline ran out.
-    DeadlineExceeded,
-    /// 5: something was not found (a lease, a member).
-    NotFound,
-    /// 6: something already exists.
-    AlreadyExists,
-    /// 7: the caller may not do this.
-    PermissionDenied,
-    /// 8: a resource (space, request rate) is exhausted.
-    ResourceExhausted,
-    /// 9: the system is not in a state for this operation.
-    FailedPrecondition,
-    /// 10: the operation was aborted.
-    Aborted,
-    /// 11: out of range (compacted or future revisions).
-    OutOfRange,
-    /// 12: not implemented by this server.
-    Unimplemented,
-    /// 13: internal server error.
-    Internal,
-    /// 14: the service is unavailable (no leader, stopping, timed out).
-    Unavailable,
-    /// 15: data loss (a corrupt cluster).
-    DataLoss,
-    /// 16: no valid authentication.
-    Unauthenticated,
-}
-
+/// tonic's status codes as ours.
 impl From<Code> for GrpcCode {
     fn from(code: Code) -> Self {
         match code {
@@ -66,189 +29,6 @@ impl From<Code> for GrpcCode {
             Code::Unauthenticated => GrpcCode::Unauthenticated,
             Code::Ok | Code::Unknown => GrpcCode::Unknown,
         }
-    }
-}
-
-macro_rules! kinds {
-    ($($(#[$doc:meta])* $name:ident $(= $msg:literal)?,)*) => {
-        /// What etcd's v3 API refused, for matching: `err.v3_kind() == Some(V3ErrorKind::Compacted)`.
-        ///
-        /// Key not found is not an error in v3 (a get simply returns no key).
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        #[non_exhaustive]
-        pub enum V3ErrorKind {
-            $($(#[$doc])* $name,)*
-        }
-
-        impl V3ErrorKind {
-            pub(crate) fn from_message(message: &str) -> Option<V3ErrorKind> {
-                // A Go status printed as text: "rpc error: code = … desc = etcdserver: …".
-                let message = message.split_once(" desc = ").map_or(message, |(_, m)| m);
-                match message {
-                    "election: no leader" => return Some(V3ErrorKind::ElectionNoLeader),
-                    "election: not leader" => return Some(V3ErrorKind::ElectionNotLeader),
-                    _ => {}
-                }
-                $($(if message == concat!("etcdserver: ", $msg) { return Some(V3ErrorKind::$name); })?)*
-                None
-            }
-        }
-    };
-}
-
-kinds! {
-    /// The revision asked for has been compacted away.
-    Compacted = "mvcc: required revision has been compacted",
-    /// The revision asked for is in the future.
-    FutureRevision = "mvcc: required revision is a future revision",
-    /// The database has reached its space quota (a NOSPACE alarm is raised).
-    NoSpace = "mvcc: database space exceeded",
-    /// The lease does not exist (expired or revoked).
-    LeaseNotFound = "requested lease not found",
-    /// A lease with this ID already exists.
-    LeaseExists = "lease already exists",
-    /// The lease TTL is too large.
-    LeaseTtlTooLarge = "too large lease TTL",
-    /// The key is empty.
-    EmptyKey = "key is not provided",
-    /// A value was given with `ignore_value`.
-    ValueProvided = "value is provided",
-    /// A lease was given with `ignore_lease`.
-    LeaseProvided = "lease is provided",
-    /// The transaction has too many operations.
-    TooManyOps = "too many operations in txn request",
-    /// The transaction writes one key twice.
-    DuplicateKey = "duplicate key given in txn request",
-    /// The request is too large.
-    RequestTooLarge = "request is too large",
-    /// The server has too many requests pending.
-    TooManyRequests = "too many requests",
-    /// The user name or password is wrong.
-    AuthFailed = "authentication failed, invalid user ID or password",
-    /// The auth token is invalid or expired (rsetcd re-authenticates by itself).
-    InvalidAuthToken = "invalid auth token",
-    /// The auth store changed since the token was issued (rsetcd re-authenticates by itself).
-    AuthOldRevision = "revision of auth store is old",
-    /// The user may not do this.
-    PermissionDenied = "permission denied",
-    /// Authentication is not enabled.
-    AuthNotEnabled = "authentication is not enabled",
-    /// The request carries no user name while auth is enabled.
-    UserEmpty = "user name is empty",
-    /// The user does not exist.
-    UserNotFound = "user name not found",
-    /// The user already exists.
-    UserExists = "user name already exists",
-    /// The role name is empty.
-    RoleEmpty = "role name is empty",
-    /// The role does not exist.
-    RoleNotFound = "role name not found",
-    /// The role already exists.
-    RoleExists = "role name already exists",
-    /// The role is not granted to the user.
-    RoleNotGranted = "role is not granted to the user",
-    /// The permission is not granted to the role.
-    PermissionNotGranted = "permission is not granted to the role",
-    /// Auth cannot be enabled: there is no `root` user.
-    RootUserMissing = "root user does not exist",
-    /// Auth cannot be enabled: the `root` user lacks the `root` role.
-    RootRoleMissing = "root user does not have root role",
-    /// An invalid auth management operation (such as revoking root's root role).
-    InvalidAuthManagement = "invalid auth management",
-    /// The member has no leader.
-    NoLeader = "no leader",
-    /// The member is not the leader.
-    NotLeader = "not leader",
-    /// The leader changed during the request.
-    LeaderChanged = "leader changed",
-    /// The cluster version does not support this.
-    NotCapable = "not capable",
-    /// The server is stopping.
-    Stopped = "server stopped",
-    /// The request timed out inside etcd (a write may still be applied).
-    RequestTimedOut = "request timed out",
-    /// The request timed out inside etcd after a leader failure.
-    TimedOutLeaderFail = "request timed out, possibly due to previous leader failure",
-    /// The request timed out inside etcd after a lost connection.
-    TimedOutConnectionLost = "request timed out, possibly due to connection lost",
-    /// The request timed out waiting for the applied index.
-    TimedOutWaitAppliedIndex = "request timed out, waiting for the applied index took too long",
-    /// A membership change was refused because not every member has been connected long
-    /// enough (for example just after a leader change): try again a few seconds later.
-    Unhealthy = "unhealthy cluster",
-    /// The cluster is corrupt.
-    Corrupt = "corrupt cluster",
-    /// A learner member does not serve this request.
-    NotSupportedForLearner = "rpc not supported for learner",
-    /// The leader cannot be moved to that member.
-    BadLeaderTransferee = "bad leader transferee",
-    /// The member ID already exists.
-    MemberExists = "member ID already exist",
-    /// The peer URLs already exist.
-    PeerUrlExists = "Peer URLs already exists",
-    /// Reconfiguration refused: not enough started members.
-    MemberNotEnoughStarted = "re-configuration failed due to not enough started members",
-    /// The member URLs are invalid.
-    MemberBadUrls = "given member URLs are invalid",
-    /// The member does not exist.
-    MemberNotFound = "member not found",
-    /// Only a learner can be promoted.
-    MemberNotLearner = "can only promote a learner member",
-    /// The learner is not yet in sync with the leader.
-    LearnerNotReady = "can only promote a learner member which is in sync with leader",
-    /// The cluster has too many learners.
-    TooManyLearners = "too many learner members in cluster",
-    /// The watch was cancelled by the server.
-    WatchCanceled = "watch canceled",
-    /// An election has no leader (a proclaim or resign by a candidate that does not lead).
-    ElectionNoLeader,
-    /// The candidate is not (or no longer) the leader of the election.
-    ElectionNotLeader,
-    /// The server is unavailable for another reason.
-    Unavailable,
-    /// Another error; see the message and the gRPC code.
-    Other,
-}
-
-impl V3ErrorKind {
-    /// Whether etcd rejected the request before applying it because it has no working leader or
-    /// is busy, so sending it to another member is safe even for a write.
-    pub(crate) fn not_applied_elsewhere_ok(self) -> bool {
-        matches!(
-            self,
-            V3ErrorKind::NoLeader
-                | V3ErrorKind::NotCapable
-                | V3ErrorKind::NotSupportedForLearner
-                | V3ErrorKind::Unavailable
-        )
-    }
-
-    /// Whether a write with this answer may or may not have been applied.
-    pub(crate) fn outcome_unknown(self) -> bool {
-        matches!(
-            self,
-            V3ErrorKind::RequestTimedOut
-                | V3ErrorKind::TimedOutLeaderFail
-                | V3ErrorKind::TimedOutConnectionLost
-                | V3ErrorKind::TimedOutWaitAppliedIndex
-                | V3ErrorKind::Stopped
-                | V3ErrorKind::LeaderChanged
-                | V3ErrorKind::Unavailable
-        )
-    }
-
-    /// Whether a fresh auth token may fix it.
-    pub(crate) fn token_problem(self) -> bool {
-        matches!(
-            self,
-            V3ErrorKind::InvalidAuthToken | V3ErrorKind::AuthOldRevision | V3ErrorKind::UserEmpty
-        )
-    }
-}
-
-impl fmt::Display for V3ErrorKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self, f)
     }
 }
 
@@ -286,19 +66,13 @@ pub(crate) fn from_status(status: &Status, endpoint: &Endpoint) -> Error {
                     endpoint: url,
                     reason: reason.clone(),
                 },
-                other => Error::Connect {
-                    endpoint: url,
-                    source: other.to_string().into(),
-                },
+                other => Error::connect(url, other.to_string()),
             };
         }
         next = e.source();
     }
     if let Some(reason) = never_sent(status) {
-        return Error::Connect {
-            endpoint: url,
-            source: reason.into(),
-        };
+        return Error::connect(url, reason);
     }
     if let Some(reason) = crate::tls::explain(status) {
         return Error::Tls {
@@ -316,10 +90,9 @@ pub(crate) fn from_status(status: &Status, endpoint: &Endpoint) -> Error {
             endpoint: url,
         },
         // A status made by the client library for a broken connection, not by etcd.
-        (None, _) if std::error::Error::source(status).is_some() => Error::Transport {
-            endpoint: url,
-            source: Box::new(status.clone()),
-        },
+        (None, _) if std::error::Error::source(status).is_some() => {
+            Error::transport(url, status.clone())
+        }
         (None, code) => Error::V3 {
             kind: match code {
                 Code::Unavailable => V3ErrorKind::Unavailable,

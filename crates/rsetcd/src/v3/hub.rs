@@ -29,12 +29,12 @@ use tonic::Streaming;
 
 use super::client::{request, Core};
 use super::error::from_status;
-use super::outage::{copy, round_error, BACKOFF_MAX, BACKOFF_MIN, SHORT_LIVED};
 use super::proto::etcdserverpb::watch_client::WatchClient;
 use super::proto::etcdserverpb::watch_request::RequestUnion;
 use super::proto::etcdserverpb::{WatchCreateRequest, WatchRequest, WatchResponse};
 use super::watch::WatchItem;
 use crate::error::{Error, Result};
+use crate::retry::outage::{round_error, BACKOFF_MAX, BACKOFF_MIN, SHORT_LIVED};
 
 mod route;
 
@@ -407,7 +407,7 @@ impl State {
                 for id in ids {
                     if self.watchers.get(&id).is_some_and(|w| w.created.is_some()) {
                         if let Some(w) = self.watchers.remove(&id) {
-                            w.fail(copy(err));
+                            w.fail(err.clone());
                         }
                     }
                 }

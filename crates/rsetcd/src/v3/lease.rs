@@ -304,10 +304,10 @@ async fn refresh_on(
             let answer = match tokio::time::timeout(limit, stream.message()).await {
                 Ok(Ok(Some(answer))) => answer,
                 Ok(Ok(None)) => {
-                    return Refresh::Failed(Error::Transport {
-                        endpoint: endpoint.url().into(),
-                        source: "the keep-alive stream ended".into(),
-                    })
+                    return Refresh::Failed(Error::transport(
+                        endpoint.url(),
+                        "the keep-alive stream ended",
+                    ))
                 }
                 Ok(Err(status)) => return Refresh::Failed(from_status(&status, endpoint)),
                 Err(_) => return Refresh::Failed(timeout(limit)),
@@ -325,16 +325,16 @@ async fn refresh_on(
             match sender.try_send(LeaseKeepAliveRequest { id }) {
                 Ok(()) => {}
                 Err(TrySendError::Closed(_)) => {
-                    return Refresh::Failed(Error::Transport {
-                        endpoint: endpoint.url().into(),
-                        source: "the keep-alive stream closed".into(),
-                    })
+                    return Refresh::Failed(Error::transport(
+                        endpoint.url(),
+                        "the keep-alive stream closed",
+                    ))
                 }
                 Err(TrySendError::Full(_)) => {
-                    return Refresh::Failed(Error::Transport {
-                        endpoint: endpoint.url().into(),
-                        source: "the keep-alive stream took no request for a whole period".into(),
-                    })
+                    return Refresh::Failed(Error::transport(
+                        endpoint.url(),
+                        "the keep-alive stream took no request for a whole period",
+                    ))
                 }
             }
         }

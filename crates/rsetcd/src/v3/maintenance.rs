@@ -120,12 +120,7 @@ impl Client {
             let chunk = match tokio::time::timeout(limit, stream.message()).await {
                 Ok(Ok(Some(chunk))) => chunk,
                 Ok(Ok(None)) => break,
-                Ok(Err(status)) => {
-                    return Err(Error::Transport {
-                        endpoint: String::new(),
-                        source: Box::new(status),
-                    })
-                }
+                Ok(Err(status)) => return Err(Error::transport(String::new(), status)),
                 Err(_) => {
                     return Err(Error::Timeout {
                         endpoint: String::new(),
@@ -142,10 +137,10 @@ impl Client {
         }
         if !done {
             let _ = tokio::fs::remove_file(&part).await;
-            return Err(Error::Transport {
-                endpoint: String::new(),
-                source: "the snapshot stream ended before its last chunk".into(),
-            });
+            return Err(Error::transport(
+                String::new(),
+                "the snapshot stream ended before its last chunk",
+            ));
         }
         file.sync_all().await.map_err(|e| io("cannot sync", e))?;
         drop(file);

@@ -61,16 +61,15 @@ mod kv;
 mod lease;
 mod lock;
 mod maintenance;
-mod outage;
 pub mod proto;
 mod rpc;
 mod txn;
 mod watch;
 
+pub use crate::error::{GrpcCode, V3ErrorKind};
 pub use auth::Permission;
 pub use client::Client;
 pub use election::{Observe, ObserveBuilder};
-pub use error::{GrpcCode, V3ErrorKind};
 pub use kv::{
     prefix_end, BoxFuture, Delete, DeleteOp, Get, GetOp, Put, PutOp, SortOrder, SortTarget,
 };

@@ -35,11 +35,11 @@ use std::time::Duration;
 use super::client::Client;
 use super::hub::Command;
 use super::kv::{bytes, prefix_end, BoxFuture};
-use super::outage::DEFAULT_GIVE_UP;
 use super::proto::etcdserverpb::watch_create_request::FilterType;
 use super::proto::etcdserverpb::WatchCreateRequest;
 use super::proto::mvccpb::Event;
 use crate::error::{Error, Result};
+use crate::retry::outage::DEFAULT_GIVE_UP;
 
 /// What a watch yields.
 #[derive(Debug, Clone, PartialEq)]

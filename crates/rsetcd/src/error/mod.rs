@@ -6,13 +6,21 @@
 //! has a variant of its own. etcd's v3 (gRPC) API refusing a request is [`Error::V3`]; match on
 //! [`Error::v3_kind`].
 
-use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
-use crate::v3::{GrpcCode, V3ErrorKind};
+mod code;
+mod v3;
+
+pub use code::EtcdCode;
+pub use v3::{GrpcCode, V3ErrorKind};
 
 /// A boxed error from a lower layer (I/O, HTTP, TLS).
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// A lower layer's error as an [`Error`] holds it: shared, so that errors are cheap to clone (a
+/// stream ending many watches hands each the same failure).
+pub type Source = Arc<dyn std::error::Error + Send + Sync + 'static>;
 
 /// What rsetcd returns: `Result<T, rsetcd::Error>`.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -35,7 +43,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// }
 /// # let _ = describe;
 /// ```
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// etcd answered with one of its error codes (`{"errorCode":…}`).
@@ -82,7 +90,7 @@ pub enum Error {
         endpoint: String,
         /// The underlying failure.
         #[source]
-        source: BoxError,
+        source: Source,
     },
     /// A request reached the server but no complete answer came back in time.
     #[error("no answer from {endpoint} within {after:?}")]
@@ -99,7 +107,7 @@ pub enum Error {
         endpoint: String,
         /// The underlying failure.
         #[source]
-        source: BoxError,
+        source: Source,
     },
     /// A write was sent but its outcome is unknown: it may or may not have been applied.
     /// rsetcd does not re-send such a write unless the call opted in
@@ -153,6 +161,10 @@ pub enum Error {
         /// The endpoint that answered.
         endpoint: String,
     },
+    /// A task the client runs in the background (the v3 watch multiplexer) has stopped, because
+    /// the tokio runtime it was started on has shut down: use a client made on a running runtime.
+    #[error("the client's background task has stopped: {0}")]
+    Stopped(String),
 }
 
 fn chain(err: &(dyn std::error::Error + 'static)) -> String {
@@ -178,6 +190,39 @@ fn list(failures: &[(String, Error)]) -> String {
 }
 
 impl Error {
+    /// [`Error::Connect`] to `endpoint`: the request never reached it.
+    pub(crate) fn connect(endpoint: impl Into<String>, source: impl Into<BoxError>) -> Error {
+        Error::Connect {
+            endpoint: endpoint.into(),
+            source: Arc::from(source.into()),
+        }
+    }
+
+    /// [`Error::Transport`] with `endpoint`: the connection failed after the request left.
+    pub(crate) fn transport(endpoint: impl Into<String>, source: impl Into<BoxError>) -> Error {
+        Error::Transport {
+            endpoint: endpoint.into(),
+            source: Arc::from(source.into()),
+        }
+    }
+
+    /// [`Error::OutcomeUnknown`] around `self`.
+    pub(crate) fn outcome_unknown(self) -> Error {
+        Error::OutcomeUnknown {
+            source: Box::new(self),
+        }
+    }
+
+    /// The error a call ends with when every endpoint it tried failed: the one failure, or
+    /// [`Error::NoMoreHosts`] listing each (none: no endpoint was configured).
+    pub(crate) fn from_failures(mut failures: Vec<(String, Error)>) -> Error {
+        match failures.len() {
+            0 => Error::Config("no endpoint to send the request to".into()),
+            1 => failures.swap_remove(0).1,
+            _ => Error::NoMoreHosts { failures },
+        }
+    }
+
     /// The etcd error code, when etcd answered with one (also through [`Error::OutcomeUnknown`]).
     pub fn code(&self) -> Option<EtcdCode> {
         match self {
@@ -220,118 +265,6 @@ impl Error {
     }
 }
 
-macro_rules! etcd_codes {
-    ($($(#[$doc:meta])* $name:ident = $num:literal,)*) => {
-        /// Every error code of etcd's v2 API (100–500), plus [`EtcdCode::Unknown`] for codes this
-        /// version of rsetcd does not know.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        #[non_exhaustive]
-        pub enum EtcdCode {
-            $($(#[$doc])* $name,)*
-            /// A code not in etcd 3.4's list.
-            Unknown(u16),
-        }
-
-        impl EtcdCode {
-            /// Every known code, in numeric order.
-            pub const ALL: &'static [EtcdCode] = &[$(EtcdCode::$name,)*];
-
-            /// The numeric code etcd sends.
-            pub fn as_u16(self) -> u16 {
-                match self {
-                    $(EtcdCode::$name => $num,)*
-                    EtcdCode::Unknown(n) => n,
-                }
-            }
-        }
-
-        impl From<u16> for EtcdCode {
-            fn from(n: u16) -> Self {
-                match n {
-                    $($num => EtcdCode::$name,)*
-                    other => EtcdCode::Unknown(other),
-                }
-            }
-        }
-    };
-}
-
-etcd_codes! {
-    /// 100: the key does not exist.
-    KeyNotFound = 100,
-    /// 101: a `prevValue` / `prevIndex` condition did not hold.
-    TestFailed = 101,
-    /// 102: the operation needs a file but found a directory.
-    NotFile = 102,
-    /// 103: the cluster has reached its maximum number of peers.
-    NoMorePeer = 103,
-    /// 104: the operation needs a directory but found a file.
-    NotDir = 104,
-    /// 105: the key already exists (`prevExist=false`, `mkdir`).
-    NodeExist = 105,
-    /// 106: the key's prefix is an etcd keyword.
-    KeyIsPreserved = 106,
-    /// 107: the root is read only.
-    RootReadOnly = 107,
-    /// 108: the directory is not empty (use `recursive`).
-    DirNotEmpty = 108,
-    /// 109: the peer address already exists.
-    ExistingPeerAddr = 109,
-    /// 110: the request needs (other) credentials.
-    Unauthorized = 110,
-    /// 200: a value is required.
-    ValueRequired = 200,
-    /// 201: `prevValue` must not be empty.
-    PrevValueRequired = 201,
-    /// 202: the TTL is not a number.
-    TtlNaN = 202,
-    /// 203: the index is not a number.
-    IndexNaN = 203,
-    /// 204: a value or TTL is required.
-    ValueOrTtlRequired = 204,
-    /// 205: the timeout is not a number.
-    TimeoutNaN = 205,
-    /// 206: a name is required.
-    NameRequired = 206,
-    /// 207: an index or a value is required.
-    IndexOrValueRequired = 207,
-    /// 208: index and value cannot both be given.
-    IndexValueMutex = 208,
-    /// 209: a field is invalid.
-    InvalidField = 209,
-    /// 210: the form body is invalid.
-    InvalidForm = 210,
-    /// 211: a value was given on a TTL refresh.
-    RefreshValue = 211,
-    /// 212: a TTL refresh needs a TTL.
-    RefreshTtlRequired = 212,
-    /// 300: raft internal error (often: no quorum; a write's outcome is then unknown).
-    RaftInternal = 300,
-    /// 301: a leader election is in progress.
-    LeaderElect = 301,
-    /// 400: the watcher was cleared by an etcd recovery.
-    WatcherCleared = 400,
-    /// 401: the requested index is older than etcd's 1,000-event history.
-    EventIndexCleared = 401,
-    /// 402: standby internal error.
-    StandbyInternal = 402,
-    /// 403: invalid active size.
-    InvalidActiveSize = 403,
-    /// 404: invalid remove delay.
-    InvalidRemoveDelay = 404,
-    /// 500: client internal error.
-    ClientInternal = 500,
-}
-
-impl fmt::Display for EtcdCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            EtcdCode::Unknown(n) => write!(f, "{n} (unknown code)"),
-            other => write!(f, "{} {:?}", other.as_u16(), other),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -344,6 +277,21 @@ mod tests {
         assert_eq!(EtcdCode::ALL.len(), 32);
         assert_eq!(EtcdCode::from(999), EtcdCode::Unknown(999));
         assert_eq!(EtcdCode::Unknown(999).as_u16(), 999);
+    }
+
+    #[test]
+    fn errors_clone_with_shared_sources() {
+        let err = Error::transport("http://a:1", "reset by peer").outcome_unknown();
+        let copy = err.clone();
+        assert!(copy.is_outcome_unknown());
+        assert_eq!(err.to_string(), copy.to_string());
+        let Error::OutcomeUnknown { source } = copy else {
+            panic!("variant kept");
+        };
+        assert!(matches!(*source, Error::Transport { .. }));
+        assert!(matches!(Error::from_failures(Vec::new()), Error::Config(_)));
+        let one = Error::from_failures(vec![("a".into(), Error::Config("x".into()))]);
+        assert!(matches!(one, Error::Config(_)));
     }
 
     #[test]
