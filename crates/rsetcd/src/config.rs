@@ -59,10 +59,18 @@ pub struct Config {
     pub(crate) allow_reconnect: bool,
     pub(crate) connect_timeout: Duration,
     pub(crate) request_timeout: Duration,
+    pub(crate) total_timeout: Option<Duration>,
     pub(crate) keep_alive: KeepAlive,
     pub(crate) credentials: Option<Credentials>,
     pub(crate) sync_interval: Option<Duration>,
     pub(crate) tls: TlsOptions,
+}
+
+impl Config {
+    /// The deadline of a call with the client's timeouts.
+    pub(crate) fn deadline(&self) -> crate::retry::Deadline {
+        crate::retry::Deadline::new(Some(self.request_timeout), self.total_timeout)
+    }
 }
 
 /// The v3 connection keep-alive: ping interval and answer timeout.
@@ -123,6 +131,7 @@ pub struct ClientBuilder<C> {
     allow_reconnect: bool,
     connect_timeout: Duration,
     request_timeout: Duration,
+    total_timeout: Option<Duration>,
     keep_alive: KeepAlive,
     credentials: Option<Credentials>,
     sync_interval: Option<Duration>,
@@ -142,6 +151,7 @@ impl<C> Clone for ClientBuilder<C> {
             allow_reconnect: self.allow_reconnect,
             connect_timeout: self.connect_timeout,
             request_timeout: self.request_timeout,
+            total_timeout: self.total_timeout,
             keep_alive: self.keep_alive,
             credentials: self.credentials.clone(),
             sync_interval: self.sync_interval,
@@ -162,6 +172,7 @@ impl<C> fmt::Debug for ClientBuilder<C> {
             .field("allow_reconnect", &self.allow_reconnect)
             .field("connect_timeout", &self.connect_timeout)
             .field("request_timeout", &self.request_timeout)
+            .field("total_timeout", &self.total_timeout)
             .field("keep_alive", &self.keep_alive)
             .field("credentials", &self.credentials)
             .field("sync_interval", &self.sync_interval)
@@ -181,6 +192,7 @@ impl<C> Default for ClientBuilder<C> {
             allow_reconnect: true,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            total_timeout: None,
             keep_alive: KeepAlive::default(),
             credentials: None,
             sync_interval: None,
@@ -260,6 +272,17 @@ impl<C: FromConfig> ClientBuilder<C> {
     /// their own timeouts.
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
         self.request_timeout = timeout;
+        self
+    }
+
+    /// How long one call may take in all, every endpoint it tries included (default: no bound
+    /// beyond each attempt's [`request_timeout`](ClientBuilder::request_timeout)). It covers
+    /// everything the call does — connecting, a v3 auth token refresh, each attempt — and each
+    /// attempt's own timeout is cut to what is left of it. Calls with a timeout of their own (a
+    /// one-shot wait's `timeout`) use that instead; long-lived streams (watches, keep-alives,
+    /// observers) apply it to each (re)opening.
+    pub fn total_timeout(mut self, timeout: Duration) -> Self {
+        self.total_timeout = Some(timeout);
         self
     }
 
@@ -410,6 +433,7 @@ impl<C: FromConfig> ClientBuilder<C> {
         for (name, t) in [
             ("connect timeout", self.connect_timeout),
             ("request timeout", self.request_timeout),
+            ("total timeout", self.total_timeout.unwrap_or(Duration::MAX)),
             ("keep-alive interval", self.keep_alive.interval),
             ("keep-alive timeout", self.keep_alive.timeout),
             ("sync interval", self.sync_interval.unwrap_or(Duration::MAX)),
@@ -432,6 +456,7 @@ impl<C: FromConfig> ClientBuilder<C> {
             allow_reconnect: self.allow_reconnect,
             connect_timeout: self.connect_timeout,
             request_timeout: self.request_timeout,
+            total_timeout: self.total_timeout,
             keep_alive: self.keep_alive,
             credentials: self.credentials,
             sync_interval: self.sync_interval,

@@ -153,10 +153,11 @@ impl Client {
     /// (no quorum); an error when no endpoint answers in time.
     pub async fn health(&self) -> Result<bool> {
         let req = Request::new(Method::Get, "/health".into(), Retry::Probe);
-        let raw = self.transport().send(&req).await?;
-        if raw.status == 503 {
-            return Ok(false);
-        }
+        let raw = match self.transport().send(&req).await {
+            // A probe's server-failure answer is final: the member said it is unhealthy.
+            Err(Error::Http { status: 503, .. }) => return Ok(false),
+            other => other?,
+        };
         let health: Health = json_answer(raw)?;
         Ok(health.health == "true")
     }

@@ -16,6 +16,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, ReadBuf};
 
 use super::wire::{self, Chunked, Framing, Head, Malformed};
 use crate::net::Stream;
+use crate::retry::Progress;
 
 /// How much room a read asks for.
 const READ_CHUNK: usize = 8 * 1024;
@@ -23,7 +24,8 @@ const READ_CHUNK: usize = 8 * 1024;
 /// A failed exchange on one connection.
 #[derive(Debug)]
 pub(crate) enum Failure {
-    /// The request could not be written in full: the server never acted on it.
+    /// The request could not be written in full: the server never acted on it (etcd reads a
+    /// whole request before acting).
     Unsent(io::Error),
     /// The request was written; the answer did not come (whole). `answered` tells whether any of
     /// it arrived.
@@ -51,12 +53,14 @@ impl Conn {
         }
     }
 
-    /// Writes the request in `out` and reads the answer's head.
-    pub(crate) async fn exchange(&mut self) -> Result<Head, Failure> {
+    /// Writes the request in `out` and reads the answer's head; `progress` learns when the
+    /// request has been written in full.
+    pub(crate) async fn exchange(&mut self, progress: &Progress) -> Result<Head, Failure> {
         if let Err(e) = self.write_out().await {
             // Boxed: a rare path, and its read buffer would grow every exchange's future.
             return Err(Failure::Unsent(Box::pin(self.write_failure(e)).await));
         }
+        progress.sent();
         // Nothing of the answer can be here yet: read before the first parse.
         self.buf.clear();
         loop {

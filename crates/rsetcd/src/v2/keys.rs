@@ -282,11 +282,9 @@ impl<'a> Write<'a> {
         } else {
             Method::Put
         };
-        Ok(
-            Request::new(method, path, Retry::for_write(self.retry_unknown))
-                .body(Body::Form(body))
-                .timeout(self.timeout.map_or(Timeout::Default, Timeout::After)),
-        )
+        Ok(Request::new(method, path, Retry::write(self.retry_unknown))
+            .body(Body::Form(body))
+            .timeout(self.timeout.map_or(Timeout::Default, Timeout::After)))
     }
 
     /// Sends the write.
@@ -504,7 +502,7 @@ impl<'a> Delete<'a> {
             query.number("prevIndex", i);
         }
         Ok(
-            Request::new(Method::Delete, path, Retry::for_write(self.retry_unknown))
+            Request::new(Method::Delete, path, Retry::write(self.retry_unknown))
                 .timeout(self.timeout.map_or(Timeout::Default, Timeout::After)),
         )
     }

@@ -1,50 +1,29 @@
-//! HTTP: one pooled connection set, timeouts, and failover by the retry rules.
+//! HTTP: one pooled connection set, and each exchange on it sorted for the retry layer.
 //!
 //! Every v2 request goes through [`Transport::send`] (whole answers) or [`Transport::open`] (answers
-//! whose body is read later, for watches). Failover follows the rules documented on the crate root:
-//! a request that never reached a server moves on; a read may be retried elsewhere; a write whose
-//! outcome is unknown is returned as [`Error::OutcomeUnknown`] unless the call opted into retries.
+//! whose body is read later, for watches), both run by [`Call::run`] (the rules live there).
+//! This file only says what each attempt proves: a request not written in full never reached
+//! etcd; one written and then met by a broken connection was sent; a 5xx answer is judged by
+//! [`classify::v2_answer`].
 
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
 use bytes::Bytes;
 
-use super::conn::{Body as AnswerBody, Conn, Failure, Pool, RuntimeId};
+use super::conn::{Body as AnswerBody, Conn, Failure as ConnFailure, Pool, RuntimeId};
 pub(crate) use super::wire::Method;
 use super::wire::{self, Headers};
 use crate::config::Config;
 use crate::endpoints::{Endpoint, EndpointSet, Scheme};
 use crate::error::{Error, Result};
 use crate::net::{self, Target};
+pub(crate) use crate::retry::Retry;
+use crate::retry::{classify, verdict, Call, Deadline, Failure, Fate, Progress, Verdict};
 
 /// How long an idle connection is kept (etcd closes idle ones after 5 minutes).
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// What may be re-sent to another endpoint after the request reached a server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Retry {
-    /// A read: safe to retry anywhere.
-    Read,
-    /// A read whose every HTTP answer is final (health probes): only connection failures move on.
-    Probe,
-    /// A write: never re-sent once it may have reached a server.
-    Write,
-    /// A write whose caller opted into re-sending when the outcome is unknown.
-    WriteRetryUnknown,
-}
-
-impl Retry {
-    pub(crate) fn for_write(retry_unknown: bool) -> Retry {
-        if retry_unknown {
-            Retry::WriteRetryUnknown
-        } else {
-            Retry::Write
-        }
-    }
-}
 
 /// The body of a request (`Debug` masks passwords, as [`Body::as_text`] does).
 #[derive(Clone)]
@@ -93,12 +72,12 @@ impl std::fmt::Debug for Body {
     }
 }
 
-/// How long one attempt on one endpoint may take.
+/// How long a call may take.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Timeout {
-    /// The client's request timeout.
+    /// The client's request timeout for each attempt, and its total timeout for the call.
     Default,
-    /// This long.
+    /// This long on each endpoint (the call's own timeout).
     After(Duration),
     /// No limit (a one-shot wait without a caller's timeout).
     Never,
@@ -203,30 +182,28 @@ impl Transport {
         })
     }
 
-    /// Sends `req` and reads the whole answer, failing over by the retry rules. One deadline (the
-    /// request timeout) covers connecting, sending and reading the whole answer.
+    /// Sends `req` and reads the whole answer, failing over by the retry rules. Each attempt's
+    /// bound covers connecting, sending and reading the whole answer.
     pub(crate) async fn send(&self, req: &Request) -> Result<Raw> {
-        self.failover(req, |endpoint| async move {
-            // The attempt's future goes straight into the timeout, never bound to a name first: a
-            // bound future would be stored twice in this future's state, and moved on every call.
-            match self.limit(req.timeout) {
-                Some(limit) => tokio::time::timeout(limit, self.whole(&endpoint, req))
-                    .await
-                    .map_err(|_| timed_out(&endpoint, limit))?,
-                None => self.whole(&endpoint, req).await,
-            }
-        })
-        .await
+        let call = self.call(req);
+        call.run(|endpoint| self.whole(endpoint, req, &call.progress))
+            .await
     }
 
     /// One attempt of [`Transport::send`]: the answer, read whole.
-    async fn whole(&self, endpoint: &Endpoint, req: &Request) -> Result<Raw> {
-        let runtime = current_runtime()?;
-        let (head, mut conn) = self.exchange(runtime, endpoint, req).await?;
-        let body = conn
-            .read_body(head.framing)
-            .await
-            .map_err(|e| Error::transport(endpoint.url(), e))?;
+    async fn whole(&self, endpoint: Endpoint, req: &Request, progress: &Progress) -> Attempt<Raw> {
+        let runtime = current_runtime().map_err(Failure::never_sent)?;
+        let (head, mut conn) = self.exchange(runtime, &endpoint, req, progress).await?;
+        let body = conn.read_body(head.framing).await.map_err(|e| {
+            // The answer was cut: the request had been read.
+            Failure::new(Fate::Sent, Error::transport(endpoint.url(), e))
+        })?;
+        if head.status >= 500 {
+            let err = super::response::error_from(head.status, endpoint.url(), &body);
+            if let Some(fate) = classify::v2_answer(head.status, err.code()) {
+                return Err(Failure::new(fate, err));
+            }
+        }
         if head.keep_alive && conn.is_clean() {
             self.pool.put(runtime, &endpoint.shared_url(), conn);
         }
@@ -241,21 +218,29 @@ impl Transport {
     /// Sends `req` and returns once the status and headers are in (within the request's timeout);
     /// the body is the caller's to read, with its own timeout.
     pub(crate) async fn open(&self, req: &Request) -> Result<Opened> {
-        self.failover(req, |endpoint| async move {
-            match self.limit(req.timeout) {
-                Some(limit) => tokio::time::timeout(limit, self.opening(&endpoint, req))
-                    .await
-                    .map_err(|_| timed_out(&endpoint, limit))?,
-                None => self.opening(&endpoint, req).await,
-            }
-        })
-        .await
+        let call = self.call(req);
+        call.run(|endpoint| self.opening(endpoint, req, &call.progress))
+            .await
     }
 
     /// One attempt of [`Transport::open`].
-    async fn opening(&self, endpoint: &Endpoint, req: &Request) -> Result<Opened> {
-        let runtime = current_runtime()?;
-        let (head, conn) = self.exchange(runtime, endpoint, req).await?;
+    async fn opening(
+        &self,
+        endpoint: Endpoint,
+        req: &Request,
+        progress: &Progress,
+    ) -> Attempt<Opened> {
+        let runtime = current_runtime().map_err(Failure::never_sent)?;
+        let (head, conn) = self.exchange(runtime, &endpoint, req, progress).await?;
+        if head.status >= 500 {
+            // The body has not been read: a bare server failure.
+            let err = Error::Http {
+                status: head.status,
+                message: "server error".into(),
+                endpoint: endpoint.url().into(),
+            };
+            return Err(Failure::new(Fate::ServerFailure, err));
+        }
         let url = endpoint.shared_url();
         Ok(Opened {
             status: head.status,
@@ -265,90 +250,39 @@ impl Transport {
         })
     }
 
-    fn limit(&self, timeout: Timeout) -> Option<Duration> {
-        match timeout {
-            Timeout::Default => Some(self.config.request_timeout),
-            Timeout::After(d) => Some(d),
-            Timeout::Never => None,
-        }
-    }
-
-    async fn failover<'a, T, F, Fut>(&'a self, req: &'a Request, attempt: F) -> Result<T>
-    where
-        F: Fn(Endpoint) -> Fut,
-        Fut: Future<Output = Result<T>> + 'a,
-        T: Answer,
-    {
-        let (list, start) = self.endpoints.snapshot();
-        if list.is_empty() {
-            return Err(Error::Config("no endpoint to send the request to".into()));
-        }
-        let tries = if self.config.allow_reconnect {
-            list.len()
-        } else {
-            1
+    /// The call `req` makes: the client's endpoints, the request's rule and its deadline.
+    fn call(&self, req: &Request) -> Call<'_> {
+        let deadline = match req.timeout {
+            Timeout::Default => self.config.deadline(),
+            Timeout::After(d) => Deadline::new(Some(d), None),
+            Timeout::Never => Deadline::none(),
         };
-        let start = if self.config.allow_reconnect {
-            start
-        } else {
-            0
-        };
-        let mut failures: Vec<(String, Error)> = Vec::new();
-        for i in 0..tries {
-            let idx = (start + i) % list.len();
-            let endpoint = &list[idx];
-            tracing::debug!(
-                method = %req.method,
-                url = %format_args!("{}{}", endpoint.url(), req.path_and_query),
-                body = %req.body.as_text(),
-                json = matches!(req.body, Body::Json(_)),
-                "etcd request"
-            );
-            let err = match attempt(endpoint.clone()).await {
-                Ok(answer) => match answer.retryable_failure(req.retry) {
-                    None => {
-                        self.endpoints.mark_good(&list, idx);
-                        return Ok(answer);
-                    }
-                    Some(Verdict::TryNext(err)) => err,
-                    Some(Verdict::Unknown(err)) => {
-                        return Err(Error::OutcomeUnknown {
-                            source: Box::new(err),
-                        })
-                    }
-                },
-                Err(err @ (Error::Connect { .. } | Error::Tls { .. })) => err,
-                Err(err @ (Error::Transport { .. } | Error::Timeout { .. })) => {
-                    if req.retry == Retry::Write {
-                        return Err(Error::OutcomeUnknown {
-                            source: Box::new(err),
-                        });
-                    }
-                    err
-                }
-                Err(other) => return Err(other),
-            };
-            tracing::debug!(endpoint = %endpoint, error = %err, "endpoint failed");
-            failures.push((endpoint.url().to_string(), err));
-        }
-        if failures.len() == 1 {
-            if let Some((_, err)) = failures.pop() {
-                return Err(err);
-            }
-        }
-        Err(Error::NoMoreHosts { failures })
+        Call::new(
+            &self.endpoints,
+            self.config.allow_reconnect,
+            req.retry,
+            deadline,
+        )
     }
 
     /// One attempt on one endpoint, up to the response head (the caller applies the timeout). A
     /// pooled connection that fails before any answer came is replaced by a new one, once, when
-    /// that is safe (the request was not sent, or may be sent again).
+    /// the rules allow sending the request again (it was not sent, or may be sent again).
     async fn exchange(
         &self,
         runtime: RuntimeId,
         endpoint: &Endpoint,
         req: &Request,
-    ) -> Result<(wire::Head, Conn)> {
+        progress: &Progress,
+    ) -> Attempt<(wire::Head, Conn)> {
         let url = endpoint.url();
+        tracing::debug!(
+            method = %req.method,
+            url = %format_args!("{url}{}", req.path_and_query),
+            body = %req.body.as_text(),
+            json = matches!(req.body, Body::Json(_)),
+            "etcd request"
+        );
         let host = url
             .split_once("://")
             .map_or(url, |(_, authority)| authority);
@@ -379,102 +313,59 @@ impl Transport {
                 self.authorization.as_deref(),
                 body,
             );
-            match conn.exchange().await {
+            let failure = match conn.exchange(progress).await {
                 Ok(head) => return Ok((head, conn)),
-                Err(Failure::Sent {
-                    answered: false, ..
-                }) if reused && req.retry != Retry::Write => {}
-                Err(Failure::Unsent(_)) if reused => {}
-                Err(failure) => return Err(self.classify(endpoint, failure)),
+                Err(failure) => failure,
+            };
+            // The pooled connection had been closed by the server: once more on a new one, if
+            // the request may go again. Only a connection that answered nothing is suspect.
+            let silent = !matches!(failure, ConnFailure::Sent { answered: true, .. });
+            let failure = self.classify(endpoint, failure);
+            if !(reused && silent && verdict(req.retry, failure.fate) == Verdict::Next) {
+                return Err(failure);
             }
-            // The pooled connection had been closed by the server: once more on a new one.
             reused = false;
             conn = Box::pin(self.connect(endpoint)).await?;
         }
     }
 
-    async fn connect(&self, endpoint: &Endpoint) -> Result<Conn> {
-        let target = Target::of(endpoint)?;
+    async fn connect(&self, endpoint: &Endpoint) -> Attempt<Conn> {
+        let target = Target::of(endpoint).map_err(Failure::never_sent)?;
         let stream = net::connect(
             endpoint,
             &target,
             Some(&self.tls),
             self.config.connect_timeout,
         )
-        .await?;
+        .await
+        .map_err(Failure::never_sent)?;
         Ok(Conn::new(stream))
     }
 
     /// Sorts a failed exchange: a TLS refusal (under TLS 1.3 it arrives after the handshake, with
-    /// the first answer or as the reset a write meets), a request that never left in full (safe
-    /// to send elsewhere), or a failure after it was sent (its outcome unknown).
-    fn classify(&self, endpoint: &Endpoint, failure: Failure) -> Error {
-        let endpoint = endpoint.url().to_string();
-        let (Failure::Unsent(err) | Failure::Sent { error: err, .. }) = &failure;
+    /// the first answer or as the reset a write meets: etcd did not read the request), a request
+    /// not written in full (etcd cannot have acted on it), or a failure after it was sent.
+    fn classify(&self, endpoint: &Endpoint, failure: ConnFailure) -> Failure {
+        let url = endpoint.url();
+        let (ConnFailure::Unsent(err) | ConnFailure::Sent { error: err, .. }) = &failure;
         if let Some(tls) = crate::tls::find_rustls(err).filter(|t| crate::tls::is_refusal(t)) {
             let has_client_cert = Some(self.config.tls.identity.is_some());
-            return Error::Tls {
-                endpoint,
+            return Failure::never_sent(Error::Tls {
+                endpoint: url.into(),
                 reason: crate::tls::describe(tls, has_client_cert),
-            };
+            });
         }
         match failure {
-            Failure::Unsent(err) => Error::connect(endpoint, err),
-            Failure::Sent { error, .. } => Error::transport(endpoint, error),
+            ConnFailure::Unsent(err) => Failure::never_sent(Error::connect(url, err)),
+            ConnFailure::Sent { error, .. } => {
+                Failure::new(Fate::Sent, Error::transport(url, error))
+            }
         }
     }
 }
 
-/// What the failover loop does with an answer that did arrive.
-pub(crate) enum Verdict {
-    /// Try the next endpoint, recording this failure.
-    TryNext(Error),
-    /// A write's outcome is unknown: stop and report it.
-    Unknown(Error),
-}
-
-/// An HTTP answer; most are final, but a server-side failure may send a read elsewhere.
-pub(crate) trait Answer {
-    fn retryable_failure(&self, retry: Retry) -> Option<Verdict>;
-}
-
-fn server_failure(status: u16, endpoint: &str, body: &[u8], retry: Retry) -> Option<Verdict> {
-    if status < 500 {
-        return None;
-    }
-    let err = super::response::error_from(status, endpoint, body);
-    match retry {
-        Retry::Read => Some(Verdict::TryNext(err)),
-        Retry::Probe => None,
-        // etcd's 300 "Raft Internal Error" after a proposal timed out: the write may still apply.
-        Retry::Write if err.code() == Some(crate::EtcdCode::RaftInternal) => {
-            Some(Verdict::Unknown(err))
-        }
-        Retry::WriteRetryUnknown if err.code() == Some(crate::EtcdCode::RaftInternal) => {
-            Some(Verdict::TryNext(err))
-        }
-        _ => None,
-    }
-}
-
-impl Answer for Raw {
-    fn retryable_failure(&self, retry: Retry) -> Option<Verdict> {
-        server_failure(self.status, &self.endpoint, &self.body, retry)
-    }
-}
-
-impl Answer for Opened {
-    fn retryable_failure(&self, retry: Retry) -> Option<Verdict> {
-        // The body has not been read: only a bare 5xx on a read is sent elsewhere.
-        (self.status >= 500 && retry == Retry::Read).then(|| {
-            Verdict::TryNext(Error::Http {
-                status: self.status,
-                message: "server error".into(),
-                endpoint: self.endpoint.to_string(),
-            })
-        })
-    }
-}
+/// What one attempt gives the retry layer.
+type Attempt<T> = std::result::Result<T, Failure>;
 
 /// The tokio runtime this call runs on (its connections are driven by that runtime's reactor).
 fn current_runtime() -> Result<RuntimeId> {
@@ -483,11 +374,4 @@ fn current_runtime() -> Result<RuntimeId> {
         .map_err(|_| {
             Error::Config("rsetcd's clients run on a tokio runtime, and none is running".into())
         })
-}
-
-fn timed_out(endpoint: &Endpoint, after: Duration) -> Error {
-    Error::Timeout {
-        endpoint: endpoint.url().into(),
-        after,
-    }
 }

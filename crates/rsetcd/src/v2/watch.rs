@@ -22,22 +22,26 @@
 //! - Each long poll asks etcd for the first event at or after `waitIndex`; after an event the next
 //!   poll starts at that event's `modifiedIndex + 1`, so no event is delivered twice and none is
 //!   skipped, across polls, reconnects and endpoint failover.
-//! - A poll that stays silent for the idle timeout (default 60 s), that ends with an empty body, or
-//!   whose connection breaks is simply polled again — from `max(waitIndex, X-Etcd-Index + 1)` of the
-//!   silent poll, since etcd would have answered at once with any older matching event. This keeps a
-//!   quiet watch inside etcd's history window.
+//! - Only a completed long poll proves that nothing happened: a poll that etcd ends with a
+//!   complete empty body is polled again from `max(waitIndex, X-Etcd-Index + 1)` (etcd answers at
+//!   once with any older matching event, so none was there up to that index). A poll whose answer
+//!   is cut (after its head, mid-body) or that stays silent for the idle timeout (default 60 s) is
+//!   polled again from the **same** index: its lost or delayed body may have held an event. A
+//!   quiet watch on a busy store therefore keeps its resume point until an event comes or the
+//!   point leaves etcd's history window, which is a resync (below), never a silent gap.
 //! - etcd keeps only the last 1,000 events (of all keys). When the next event a watch needs has left
 //!   that window (error 401), the stream does not die and does not skip silently: it reads the
 //!   current state and yields one [`WatchEvent::Resynced`] carrying it (`snapshot` is `None` if the key
 //!   does not exist); events then continue from `index + 1`. Reconcile your state with the snapshot.
 //! - When no endpoint answers for longer than the give-up bound (default 30 s, counting from the
-//!   first failure in a row), the stream yields that error and ends. Other errors (e.g. 110
-//!   Unauthorized) end it at once.
+//!   first failure in a row; an answer cut before it completes is a failure too), the stream
+//!   yields that error and ends. Between failed polls it pauses, longer each time (50 ms to 2 s).
+//!   Other errors (e.g. 110 Unauthorized) end it at once.
 //! - Dropping the stream cancels its poll and closes its connection immediately.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::transport::Method;
 use futures_core::Stream;
@@ -46,6 +50,7 @@ use super::client::Client;
 use super::response::{self, Response};
 use super::transport::{Raw, Request, Retry, Timeout};
 use crate::error::{Error, EtcdCode, Result};
+use crate::retry::outage::{transient, Outage};
 
 /// One item of a watch stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -142,7 +147,7 @@ impl Watch {
         let state = State {
             watch: self,
             next,
-            failing_since: None,
+            outage: Outage::default(),
             done: false,
         };
         WatchStream {
@@ -174,7 +179,7 @@ struct State {
     watch: Watch,
     /// The next `waitIndex`; `None` until the starting index is known.
     next: Option<u64>,
-    failing_since: Option<Instant>,
+    outage: Outage,
     done: bool,
 }
 
@@ -189,19 +194,19 @@ async fn step(mut s: State) -> Option<(Result<WatchEvent>, State)> {
         };
         match result {
             Ok(outcome) => {
-                s.failing_since = None;
+                s.outage.recovered();
                 if let Some(item) = outcome {
                     return Some((Ok(item), s));
                 }
             }
-            Err(e) if is_unavailable(&e) => {
-                let since = *s.failing_since.get_or_insert_with(Instant::now);
-                if since.elapsed() >= s.watch.give_up_after {
+            Err(e) if transient(&e) => {
+                s.outage.failed();
+                if s.outage.past(s.watch.give_up_after) {
                     s.done = true;
                     return Some((Err(e), s));
                 }
                 tracing::debug!(error = %e, "watch poll failed; retrying");
-                tokio::time::sleep(Duration::from_millis(100)).await;
+                tokio::time::sleep(s.outage.pause(Some(s.watch.give_up_after))).await;
             }
             Err(e) => {
                 s.done = true;
@@ -209,17 +214,6 @@ async fn step(mut s: State) -> Option<(Result<WatchEvent>, State)> {
             }
         }
     }
-}
-
-fn is_unavailable(e: &Error) -> bool {
-    matches!(
-        e,
-        Error::Connect { .. }
-            | Error::Transport { .. }
-            | Error::Timeout { .. }
-            | Error::NoMoreHosts { .. }
-            | Error::Http { status: 500.., .. }
-    ) || e.code() == Some(EtcdCode::RaftInternal)
 }
 
 impl State {
@@ -249,7 +243,8 @@ impl State {
         Ok(())
     }
 
-    /// One long poll: `Some(item)` to yield, or `None` to poll again.
+    /// One long poll: `Some(item)` to yield, `None` to poll again, or why it failed (an answer
+    /// cut before it completed is a failure: polled again from the same index).
     async fn poll(&mut self, index: u64) -> Result<Option<WatchEvent>> {
         let client = &self.watch.client;
         let mut path = client.key_path(&self.watch.key)?;
@@ -261,8 +256,6 @@ impl State {
         let req = Request::new(Method::Get, path, Retry::Read).timeout(Timeout::Default);
         let opened = client.transport().open(&req).await?;
         let registered = opened.headers.etcd_index;
-        // Renewing from here is safe: etcd answers at once with any event at or before this index.
-        let renew = registered.map_or(index, |r| index.max(r + 1));
         if opened.status != 200 {
             let body = opened.body.collect().await.unwrap_or_default();
             let err = response::error_from(opened.status, &opened.endpoint, &body);
@@ -276,19 +269,15 @@ impl State {
         let body = match tokio::time::timeout(self.watch.idle_timeout, opened.body.collect()).await
         {
             Ok(Ok(body)) => body,
-            Ok(Err(e)) => {
-                // The connection broke mid-poll (node down, EOF): poll again, maybe elsewhere.
-                tracing::debug!(error = %e, endpoint = %opened.endpoint, "watch poll broke");
-                self.next = Some(renew);
-                return Ok(None);
-            }
-            Err(_) => {
-                self.next = Some(renew);
-                return Ok(None);
-            }
+            // The answer was cut (node down, EOF mid-body): its event may be lost with it.
+            Ok(Err(e)) => return Err(Error::transport(&*opened.endpoint, e)),
+            // Silent: nothing proves that no event was on its way.
+            Err(_) => return Ok(None),
         };
         if body.iter().all(u8::is_ascii_whitespace) {
-            self.next = Some(renew);
+            // etcd completed the poll without an event: none was in its history up to the index
+            // at which it registered the watcher.
+            self.next = Some(registered.map_or(index, |r| index.max(r + 1)));
             return Ok(None);
         }
         let raw = Raw {
