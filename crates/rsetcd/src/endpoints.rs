@@ -198,6 +198,11 @@ impl EndpointSet {
         (list, start)
     }
 
+    /// Where `endpoint` is in the current list.
+    pub(crate) fn position(&self, endpoint: &Endpoint) -> Option<usize> {
+        self.snapshot().0.iter().position(|e| e == endpoint)
+    }
+
     /// Records that `list[idx]` answered, so it is tried first next time.
     pub(crate) fn mark_good(&self, list: &Arc<[Endpoint]>, idx: usize) {
         if self.pinned.load(Ordering::Relaxed) == idx {

@@ -68,6 +68,37 @@ impl Stream {
     pub(crate) fn is_tls(&self) -> bool {
         matches!(self, Stream::Tls(_))
     }
+
+    /// A second handle on the TCP socket, to look at the connection while another task owns
+    /// the stream (`None` if the system would not duplicate it).
+    pub(crate) fn peer_watch(&self) -> Option<PeerWatch> {
+        let tcp = match self {
+            Stream::Plain(s) => s,
+            Stream::Tls(s) => s.get_ref().0,
+        };
+        socket2::SockRef::from(tcp).try_clone().ok().map(PeerWatch)
+    }
+}
+
+/// A look at a connection's TCP socket from outside the task that reads it.
+#[derive(Debug)]
+pub(crate) struct PeerWatch(socket2::Socket);
+
+impl PeerWatch {
+    /// Whether the peer has already closed or reset the connection: a non-blocking peek, which
+    /// takes nothing from the socket. A request handed to such a connection would be written to
+    /// a peer that is gone; asking first lets it go to a new connection instead, never sent.
+    pub(crate) fn closed(&self) -> bool {
+        let mut byte = [std::mem::MaybeUninit::uninit(); 1];
+        match self.0.peek(&mut byte) {
+            Ok(0) => true,
+            Ok(_) => false,
+            Err(e) => !matches!(
+                e.kind(),
+                io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+            ),
+        }
+    }
 }
 
 /// Connects to `endpoint` within `timeout` (TCP and, for `https`, the TLS handshake). `tls` is the
@@ -186,5 +217,50 @@ impl AsyncWrite for Stream {
             Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncWriteExt;
+
+    async fn pair() -> (TcpStream, TcpStream) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        (client, server)
+    }
+
+    #[tokio::test]
+    async fn data_waiting_is_not_a_close_and_stays_for_the_reader() {
+        let (client, mut server) = pair().await;
+        let client = Stream::Plain(client);
+        let watch = client.peer_watch().unwrap();
+        assert!(!watch.closed(), "open and quiet");
+        server.write_all(b"x").await.unwrap();
+        let Stream::Plain(tcp) = &client else {
+            unreachable!()
+        };
+        tcp.readable().await.unwrap();
+        assert!(!watch.closed(), "data waiting");
+        let mut byte = [0u8; 1];
+        assert_eq!(tcp.try_read(&mut byte).unwrap(), 1, "the peek took nothing");
+    }
+
+    #[tokio::test]
+    async fn a_peer_that_closed_is_seen_without_reading() {
+        let (client, server) = pair().await;
+        let client = Stream::Plain(client);
+        let watch = client.peer_watch().unwrap();
+        drop(server);
+        let Stream::Plain(tcp) = &client else {
+            unreachable!()
+        };
+        // The FIN is in the client's socket once it shows as readable.
+        tcp.readable().await.unwrap();
+        assert!(watch.closed());
     }
 }

@@ -89,15 +89,6 @@ pub(crate) fn v3_answer(kind: V3ErrorKind) -> Fate {
     }
 }
 
-/// What an HTTP answer that is not gRPC proves (something between us and etcd answered): a
-/// server failure leaves open whether it had passed the request on.
-pub(crate) fn non_grpc_answer(status: u16) -> Fate {
-    match status {
-        429 | 500..=599 => Fate::Sent,
-        _ => Fate::Final,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,8 +172,5 @@ mod tests {
         assert_eq!(v3_answer(V3ErrorKind::Unavailable), Fate::Undecided);
         assert_eq!(v3_answer(V3ErrorKind::PermissionDenied), Fate::Final);
         assert_eq!(v3_answer(V3ErrorKind::Compacted), Fate::Final);
-        assert_eq!(non_grpc_answer(503), Fate::Sent);
-        assert_eq!(non_grpc_answer(429), Fate::Sent);
-        assert_eq!(non_grpc_answer(404), Fate::Final);
     }
 }

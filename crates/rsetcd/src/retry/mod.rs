@@ -169,6 +169,9 @@ pub(crate) struct Call<'a> {
     pub(crate) deadline: Deadline,
     /// The current attempt's progress (reset before each).
     pub(crate) progress: Progress,
+    /// Where to start instead of the endpoint that answered last (an index into the list,
+    /// taken modulo its length): a stream resuming after its endpoint failed starts after it.
+    first: Option<u32>,
 }
 
 impl<'a> Call<'a> {
@@ -184,7 +187,15 @@ impl<'a> Call<'a> {
             retry,
             deadline,
             progress: Progress::tracked(),
+            first: None,
         }
+    }
+
+    /// Starts at endpoint `first` (modulo the list's length) instead of the pinned one.
+    pub(crate) fn starting_at(mut self, first: Option<usize>) -> Self {
+        // An index past u32::MAX is taken modulo the list's length anyway.
+        self.first = first.map(|i| (i % u32::MAX as usize) as u32);
+        self
     }
 
     /// For attempts that cannot tell when their request left (see [`Progress::untracked`]).
@@ -207,7 +218,10 @@ impl<'a> Call<'a> {
             return Err(Error::from_failures(Vec::new()));
         }
         let (tries, start) = if self.reconnect {
-            (list.len(), start)
+            (
+                list.len(),
+                self.first.map_or(start, |i| i as usize % list.len()),
+            )
         } else {
             (1, 0)
         };

@@ -21,11 +21,6 @@ pub(crate) const BACKOFF_MAX: Duration = Duration::from_secs(2);
 /// a failed round is (a server that ends every stream at once must not be asked in a loop).
 pub(crate) const SHORT_LIVED: Duration = Duration::from_secs(1);
 
-/// The error a stream ends with after a failed round: the one failure, or every endpoint's.
-pub(crate) fn round_error(failures: &[(String, Error)]) -> Error {
-    Error::from_failures(failures.to_vec())
-}
-
 /// The outage clock of a long-lived stream: since when it has been failing in a row, and the
 /// growing pause between rounds.
 #[derive(Debug)]
@@ -47,11 +42,6 @@ impl Outage {
     /// Records a failure; returns since when the stream has been failing.
     pub(crate) fn failed(&mut self) -> Instant {
         *self.since.get_or_insert_with(Instant::now)
-    }
-
-    /// Since when the stream has been failing (`None`: it works).
-    pub(crate) fn since(&self) -> Option<Instant> {
-        self.since
     }
 
     /// Whether `bound` has passed since the first failure in a row.
@@ -111,41 +101,10 @@ pub(crate) fn transient(err: &Error) -> bool {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_round_error_keeps_the_variant_of_each_failure() {
-        let one = vec![(
-            "http://a".to_string(),
-            Error::connect("http://a", "refused"),
-        )];
-        assert!(
-            matches!(round_error(&one), Error::Connect { endpoint, .. } if endpoint == "http://a")
-        );
-        let two = vec![one[0].0.clone(), "http://b".to_string()]
-            .into_iter()
-            .map(|e| {
-                (
-                    e.clone(),
-                    Error::Timeout {
-                        endpoint: e,
-                        after: Duration::from_secs(1),
-                    },
-                )
-            })
-            .collect::<Vec<_>>();
-        match round_error(&two) {
-            Error::NoMoreHosts { failures } => {
-                assert_eq!(failures.len(), 2);
-                assert!(matches!(failures[1].1, Error::Timeout { .. }));
-            }
-            other => panic!("expected NoMoreHosts, got {other:?}"),
-        }
-        assert!(matches!(round_error(&[]), Error::Config(_)));
-    }
-
     #[tokio::test(start_paused = true)]
     async fn the_outage_clock() {
         let mut o = Outage::default();
-        assert!(!o.past(Duration::ZERO) && o.since().is_none());
+        assert!(!o.past(Duration::ZERO));
         let since = o.failed();
         assert_eq!(o.pause(None), BACKOFF_MIN);
         assert_eq!(o.pause(None), BACKOFF_MIN * 2);
@@ -168,7 +127,7 @@ mod tests {
         );
         assert_eq!(o.broke(Duration::ZERO), BACKOFF_MIN);
         o.recovered();
-        assert!(o.since().is_none());
+        assert!(!o.past(Duration::ZERO));
     }
 
     #[test]

@@ -1,52 +1,11 @@
 //! Authentication: the token exchange, enabling and disabling auth, users and roles.
 
-use http::HeaderValue;
-
-use super::channel::encode;
-use super::client::{Client, Core, Retry};
+use super::client::Client;
 use super::kv::{bytes, prefix_end};
 use super::proto::authpb::{self, permission::Type as PermissionType};
 use super::proto::etcdserverpb::*;
-use super::rpc::Unary;
-use super::V3ErrorKind;
-use crate::config::Credentials;
-use crate::error::{Error, Result};
-
-/// Exchanges the credentials for a token (`None` when auth is not enabled).
-pub(crate) async fn authenticate(
-    core: &Core,
-    credentials: &Credentials,
-) -> Result<Option<HeaderValue>> {
-    let req = AuthenticateRequest {
-        name: credentials.username.clone(),
-        password: credentials.password.clone(),
-    };
-    let body = encode(&req)?;
-    // Asking twice only makes two tokens: safe to retry anywhere.
-    let answer = core
-        .failover(Retry::Read, Some(core.config.request_timeout), |_, ch| {
-            let body = body.clone();
-            async move {
-                ch.unary::<AuthenticateResponse>(AuthenticateRequest::PATH, body, None)
-                    .await
-            }
-        })
-        .await;
-    match answer {
-        Ok(answer) => {
-            let mut value = HeaderValue::try_from(answer.token.as_str()).map_err(|_| {
-                Error::InvalidResponse {
-                    endpoint: String::new(),
-                    reason: "the auth token is not printable ASCII".into(),
-                }
-            })?;
-            value.set_sensitive(true);
-            Ok(Some(value))
-        }
-        Err(e) if e.v3_kind() == Some(V3ErrorKind::AuthNotEnabled) => Ok(None),
-        Err(e) => Err(e),
-    }
-}
+use crate::error::Result;
+use crate::retry::Retry;
 
 /// A permission of a role on a key, a prefix or a range.
 #[derive(Debug, Clone)]

@@ -28,11 +28,12 @@ use tonic::body::Body;
 pub(crate) use body::RecvBody;
 pub(crate) use unary::encode;
 
-use super::error::ConnectFailed;
 use crate::config::{Config, KeepAlive};
 use crate::endpoints::{Endpoint, Scheme};
 use crate::error::{Error, Result};
 use crate::net;
+use crate::retry::classify::NotSent;
+use crate::retry::Progress;
 
 /// Flow-control windows we grant etcd (as hyper's defaults: large answers and snapshots stream
 /// without waiting on window updates).
@@ -126,15 +127,30 @@ pub(crate) struct Channel {
 }
 
 impl Channel {
-    /// Calls unary method `path` with `body` (a request made by [`encode`]).
+    /// Calls unary method `path` with `body` (a request made by [`encode`]); `progress` learns
+    /// when the request has been handed to the connection.
     pub(crate) async fn unary<Resp: prost::Message + Default>(
         &self,
         path: &'static str,
         body: Bytes,
         token: Option<&http::HeaderValue>,
-    ) -> Result<Resp, tonic::Status> {
-        self.shared.unary(path, body, token).await
+        progress: &Progress,
+    ) -> Result<Resp, CallError> {
+        self.shared.unary(path, body, token, progress).await
     }
+}
+
+/// How a call failed, as the channel knows it; [`CallError::sort`] says what it proves.
+#[derive(Debug)]
+pub(crate) enum CallError {
+    /// It never left: connecting failed, or the connection would not take it.
+    NotSent(Error),
+    /// The connection failed the call after it was handed over: `h2`'s error, or the TLS
+    /// failure that ended the connection.
+    Broken(BoxError),
+    /// An answer with a status other than OK (etcd's refusal, or one made from a non-gRPC
+    /// answer or an answer that could not be decoded).
+    Status(tonic::Status),
 }
 
 struct Shared {
@@ -169,7 +185,6 @@ struct Live {
 }
 
 /// What a connection's driver and its calls share.
-#[derive(Default)]
 struct ConnState {
     /// Calls and streams in flight (pings are sent only while there are some).
     active: AtomicUsize,
@@ -177,6 +192,8 @@ struct ConnState {
     ended: AtomicBool,
     /// The TLS failure that ended the connection, if that is what ended it.
     tls_failure: OnceLock<rustls::Error>,
+    /// A look at the socket, to find a peer that closed before the driver has read its FIN.
+    peer: Option<net::PeerWatch>,
 }
 
 /// Counts a call as in flight until dropped.
@@ -214,14 +231,11 @@ impl Shared {
             .map(|(_, live)| live.clone())
     }
 
-    /// This runtime's open connection, connecting when there is none.
-    async fn live(&self) -> Result<Live, BoxError> {
+    /// This runtime's open connection, connecting when there is none. An error is a call that
+    /// never left.
+    async fn live(&self) -> Result<Live> {
         let runtime = tokio::runtime::Handle::try_current()
-            .map_err(|_| {
-                BoxError::from(ConnectFailed(Error::Config(
-                    "the v3 client needs a tokio runtime".into(),
-                )))
-            })?
+            .map_err(|_| Error::Config("the v3 client needs a tokio runtime".into()))?
             .id();
         if let Some(live) = self.current(runtime) {
             return Ok(live);
@@ -232,9 +246,7 @@ impl Shared {
         }
         // Boxed: connecting is rare and its future is large; inline, it would make every call's
         // future kilobytes bigger (and too big for the allocator's fast path).
-        let live = Box::pin(self.connect())
-            .await
-            .map_err(|e| BoxError::from(ConnectFailed(e)))?;
+        let live = Box::pin(self.connect()).await?;
         self.connections().push((runtime, live.clone()));
         Ok(live)
     }
@@ -252,6 +264,7 @@ impl Shared {
             self.connect_timeout,
         )
         .await?;
+        let peer = io.peer_watch();
         let handshake = h2::client::Builder::new()
             .initial_window_size(STREAM_WINDOW)
             .initial_connection_window_size(CONNECTION_WINDOW)
@@ -262,7 +275,12 @@ impl Shared {
             .await
             .map_err(|_| failed("the HTTP/2 handshake timed out".into()))?
             .map_err(|e| failed(Box::new(e)))?;
-        let state = Arc::new(ConnState::default());
+        let state = Arc::new(ConnState {
+            active: AtomicUsize::new(0),
+            ended: AtomicBool::new(false),
+            tls_failure: OnceLock::new(),
+            peer,
+        });
         tokio::spawn(drive(
             connection,
             Arc::clone(&state),
@@ -277,22 +295,29 @@ impl Shared {
     }
 
     /// A connection ready for one more stream: the open one, or a new one when the open one is
-    /// found closed (nothing was sent on it, so this is always safe).
-    async fn ready(&self) -> Result<(SendRequest<Bytes>, Arc<ConnState>), BoxError> {
+    /// found closed (nothing was sent on it, so this is always safe). An error is a call that
+    /// never left.
+    async fn ready(&self) -> Result<(SendRequest<Bytes>, Arc<ConnState>)> {
         let mut tries = 2;
         loop {
             let live = self.live().await?;
-            let e = match live.send.clone().ready().await {
-                Ok(send) => return Ok((send, live.state)),
-                Err(e) => e,
+            // A peer that closed (a member killed, say) before the driver read its FIN would
+            // take the call into a dead socket: its outcome would be unknown for nothing.
+            let e = if live.state.peer.as_ref().is_some_and(net::PeerWatch::closed) {
+                Error::connect(
+                    self.endpoint.url(),
+                    "the connection was closed by the server",
+                )
+            } else {
+                match live.send.clone().ready().await {
+                    Ok(send) => return Ok((send, live.state)),
+                    Err(e) => Error::connect(self.endpoint.url(), e),
+                }
             };
             self.forget(live.id);
             tries -= 1;
             if tries == 0 {
-                return Err(Box::new(ConnectFailed(Error::connect(
-                    self.endpoint.url().to_string(),
-                    e,
-                ))));
+                return Err(e);
             }
             tracing::debug!(endpoint = %self.endpoint, error = %e, "v3 connection closed; reconnecting");
         }
@@ -312,12 +337,13 @@ impl Shared {
         let head = http::Request::from_parts(parts, ());
         // What the body has ready now goes out with the head (a unary call: all of it).
         let ready = body::take_ready(&mut body).map_err(|status| status as BoxError)?;
-        let (mut send, state) = self.ready().await?;
+        let not_sent = |e: Error| -> BoxError { Box::new(NotSent(e)) };
+        let (mut send, state) = self.ready().await.map_err(not_sent)?;
         let active = Active::new(&state);
         let head_ends = ready.ended && ready.frames.is_empty();
         let (response, mut stream) = send
             .send_request(head, head_ends)
-            .map_err(|e| self.not_handed_over(e))?;
+            .map_err(|e| not_sent(self.not_handed_over(e)))?;
         let count = ready.frames.len();
         for (i, data) in ready.frames.into_iter().enumerate() {
             stream
@@ -340,11 +366,8 @@ impl Shared {
     }
 
     /// The error for a call the connection refused to take (it was closing): never sent.
-    fn not_handed_over(&self, e: h2::Error) -> BoxError {
-        Box::new(ConnectFailed(Error::connect(
-            self.endpoint.url().to_string(),
-            e,
-        )))
+    fn not_handed_over(&self, e: h2::Error) -> Error {
+        Error::connect(self.endpoint.url(), e)
     }
 
     /// The error for a call that failed after it was handed to the connection: the TLS failure

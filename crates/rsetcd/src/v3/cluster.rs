@@ -1,19 +1,19 @@
 //! Cluster membership: list, add (also as a learner), remove, update, promote; and the member
 //! sync behind the builder's `sync_interval`.
 
-use super::client::{Client, Core, Retry};
+use super::client::Client;
 use super::proto::etcdserverpb::{
     MemberAddRequest, MemberAddResponse, MemberListRequest, MemberListResponse,
     MemberPromoteRequest, MemberPromoteResponse, MemberRemoveRequest, MemberRemoveResponse,
     MemberUpdateRequest, MemberUpdateResponse,
 };
-use crate::endpoints::{Endpoint, Scheme};
 use crate::error::Result;
+use crate::retry::Retry;
 
 impl Client {
     /// Lists the cluster's members.
     pub async fn member_list(&self) -> Result<MemberListResponse> {
-        member_list(&self.core).await
+        self.core.unary(Retry::Read, MemberListRequest {}).await
     }
 
     /// Adds a member with these peer URLs; as a non-voting learner when `learner` (promote it
@@ -60,27 +60,6 @@ impl Client {
     /// Replaces the client's endpoints with the client URLs of the cluster's members (what the
     /// builder's `sync_interval` does periodically). Learners are left out.
     pub async fn sync_members(&self) -> Result<Vec<String>> {
-        sync_members(&self.core).await
+        self.core.sync_members().await
     }
-}
-
-async fn member_list(core: &Core) -> Result<MemberListResponse> {
-    core.unary(Retry::Read, MemberListRequest {}).await
-}
-
-pub(crate) async fn sync_members(core: &Core) -> Result<Vec<String>> {
-    let answer = member_list(core).await?;
-    let mut endpoints = Vec::new();
-    for member in answer.members.iter().filter(|m| !m.is_learner) {
-        for url in &member.client_ur_ls {
-            match Endpoint::parse(url, Scheme::Http, crate::config::DEFAULT_PORT) {
-                Ok(e) if !endpoints.contains(&e) => endpoints.push(e),
-                Ok(_) => {}
-                Err(e) => tracing::debug!(%url, error = %e, "member sync: skipping a client URL"),
-            }
-        }
-    }
-    let urls = endpoints.iter().map(|e| e.url().to_string()).collect();
-    core.endpoints.replace(endpoints);
-    Ok(urls)
 }

@@ -32,7 +32,8 @@ use futures_core::Stream;
 use tokio::time::Instant;
 use tonic::Streaming;
 
-use super::client::{request, Client, Core, Retry};
+use super::client::Client;
+use super::core::{request, Core};
 use super::error::from_status;
 use super::kv::{bytes, BoxFuture};
 use super::lock::Session;
@@ -44,9 +45,9 @@ use super::proto::v3electionpb::{
 };
 use crate::endpoints::Endpoint;
 use crate::error::{Error, Result};
-use crate::retry::outage::{
-    round_error, transient, BACKOFF_MAX, BACKOFF_MIN, DEFAULT_GIVE_UP, SHORT_LIVED,
-};
+use crate::retry::outage::{transient, Outage, DEFAULT_GIVE_UP};
+use crate::retry::Deadline;
+use crate::retry::Retry;
 
 impl Client {
     /// Waits until we lead election `name`, announcing `value`; the answer identifies our
@@ -63,7 +64,10 @@ impl Client {
             lease: session.lease_id(),
             value: bytes(value),
         };
-        let answer = self.core.unary_with(Retry::Write, None, req).await?;
+        let answer = self
+            .core
+            .unary_with(Retry::Write, Deadline::none(), req)
+            .await?;
         answer.leader.ok_or_else(|| Error::InvalidResponse {
             endpoint: String::new(),
             reason: "a campaign answer without its leader key".into(),
@@ -142,7 +146,6 @@ impl<'a> IntoFuture for ObserveBuilder<'a> {
             // Asking for the leader first finds an endpoint that answers (or fails at once,
             // as any request would) and gives the first item without waiting for the stream.
             let first = self.client.leader(&self.name).await?;
-            let (_, pinned) = self.client.core.endpoints.snapshot();
             let mut observer = Observer {
                 core: Arc::clone(&self.client.core),
                 req: LeaderRequest { name: self.name },
@@ -151,9 +154,8 @@ impl<'a> IntoFuture for ObserveBuilder<'a> {
                 first,
                 stream: None,
                 opened: Instant::now(),
-                next: pinned,
-                failing_since: None,
-                backoff: BACKOFF_MIN,
+                next: None,
+                outage: Outage::default(),
                 done: false,
             };
             if observer.first.is_some() {
@@ -216,11 +218,9 @@ struct Observer {
     stream: Option<(Streaming<LeaderResponse>, Endpoint)>,
     /// When the stream opened.
     opened: Instant,
-    /// The index of the endpoint to try first.
-    next: usize,
-    /// Since when no stream has been working (`None`: one is).
-    failing_since: Option<Instant>,
-    backoff: Duration,
+    /// The index of the endpoint to try first (`None`: the client's pinned one).
+    next: Option<usize>,
+    outage: Outage,
     done: bool,
 }
 
@@ -243,64 +243,36 @@ impl Observer {
         Some(kv)
     }
 
-    /// Opens an Observe stream on the first endpoint that takes it, or returns each failure.
-    /// etcd answers (headers included) only once the election has a leader, so the opening
-    /// has no timeout; a dead connection is found by the connect timeout or HTTP/2 keep-alive.
-    async fn open(&mut self) -> Result<(), Vec<(String, Error)>> {
-        let (list, _) = self.core.endpoints.snapshot();
-        if list.is_empty() {
-            return Err(vec![(String::new(), super::client::no_endpoint())]);
-        }
-        let reconnect = self.core.config.allow_reconnect;
-        let start = if reconnect { self.next } else { 0 };
-        let tries = if reconnect { list.len() } else { 1 };
-        let mut failures = Vec::new();
-        let mut refreshed = false;
-        let mut i = 0;
-        while i < tries {
-            let idx = (start + i) % list.len();
-            let endpoint = &list[idx];
-            let failed = |e| (endpoint.url().to_string(), e);
-            let token = match self.core.token().await {
-                Ok(t) => t,
-                Err(e) => {
-                    failures.push(failed(e));
-                    break;
+    /// Opens an Observe stream on the first endpoint that takes it (by the retry rules, starting
+    /// after the one that failed last), or the round's failure. etcd answers (headers included)
+    /// only once the election has a leader, so an attempt has no timeout; a dead connection is
+    /// found by the connect timeout or HTTP/2 keep-alive.
+    async fn open(&mut self) -> Result<()> {
+        let opened = self
+            .core
+            .open(None, self.next, |channel, token| {
+                let req = request(self.req.clone(), &token);
+                async move {
+                    Ok(ElectionClient::new(channel)
+                        .observe(req)
+                        .await?
+                        .into_inner())
                 }
-            };
-            let channel = match self.core.channels.get(endpoint) {
-                Ok(c) => c,
-                Err(e) => {
-                    failures.push(failed(e));
-                    i += 1;
-                    continue;
-                }
-            };
-            let mut client = ElectionClient::new(channel);
-            let err = match client.observe(request(self.req.clone(), &token)).await {
-                Ok(answer) => {
-                    tracing::debug!(endpoint = %endpoint, "observe stream open");
-                    self.next = idx;
-                    self.opened = Instant::now();
-                    self.stream = Some((answer.into_inner(), endpoint.clone()));
-                    return Ok(());
-                }
-                Err(status) => from_status(&status, endpoint),
-            };
-            if !refreshed && self.core.needs_new_token(&err) {
-                refreshed = true;
-                if let Err(e) = self.core.refresh_token(token.generation).await {
-                    failures.push(failed(e));
-                    break;
-                }
-                continue;
+            })
+            .await;
+        match opened {
+            Ok((stream, endpoint)) => {
+                tracing::debug!(%endpoint, "observe stream open");
+                self.next = self.core.endpoints.position(&endpoint);
+                self.opened = Instant::now();
+                self.stream = Some((stream, endpoint));
+                Ok(())
             }
-            tracing::debug!(endpoint = %endpoint, error = %err, "cannot observe here");
-            failures.push(failed(err));
-            i += 1;
+            Err(e) => {
+                self.next = Some(self.next.map_or(1, |n| n + 1));
+                Err(e)
+            }
         }
-        self.next = start + 1;
-        Err(failures)
     }
 
     /// The next leader value from the stream, or why the stream stopped (`None`: it ended).
@@ -311,7 +283,6 @@ impl Observer {
         loop {
             match stream.message().await {
                 Ok(Some(answer)) => {
-                    self.failing_since = None;
                     if let Some(kv) = answer.kv {
                         return Ok(kv);
                     }
@@ -332,36 +303,29 @@ async fn step(mut o: Observer) -> Option<(Result<KeyValue>, Observer)> {
     }
     loop {
         if o.stream.is_none() {
-            if let Err(failures) = o.open().await {
-                let since = *o.failing_since.get_or_insert_with(Instant::now);
-                let refused = failures.iter().all(|(_, e)| !transient(e));
-                if refused || since.elapsed() >= o.give_up {
+            if let Err(err) = o.open().await {
+                o.outage.failed();
+                if !transient(&err) || o.outage.past(o.give_up) {
                     o.done = true;
-                    return Some((Err(round_error(&failures)), o));
+                    return Some((Err(err), o));
                 }
-                let left = (since + o.give_up).saturating_duration_since(Instant::now());
-                tokio::time::sleep(o.backoff.min(left)).await;
-                o.backoff = (o.backoff * 2).min(BACKOFF_MAX);
+                tokio::time::sleep(o.outage.pause(Some(o.give_up))).await;
                 continue;
             }
         }
         match o.read().await {
             Ok(kv) => {
+                o.outage.recovered();
                 if let Some(kv) = o.take(kv) {
                     return Some((Ok(kv), o));
                 }
             }
             Err(why) => {
                 o.stream = None;
-                o.next += 1;
-                o.failing_since.get_or_insert_with(Instant::now);
+                o.next = o.next.map(|n| n + 1);
                 match why {
-                    Some(err) if o.core.needs_new_token(&err) => {
-                        let stale = o.core.token().await.map(|t| t.generation);
-                        if let Ok(stale) = stale {
-                            let _ = o.core.refresh_token(stale).await;
-                        }
-                    }
+                    // Opening again renews the token.
+                    Some(err) if o.core.needs_new_token(&err) => {}
                     Some(err) if !transient(&err) => {
                         o.done = true;
                         return Some((Err(err), o));
@@ -369,12 +333,7 @@ async fn step(mut o: Observer) -> Option<(Result<KeyValue>, Observer)> {
                     Some(err) => tracing::debug!(error = %err, "observe stream broke; resuming"),
                     None => tracing::debug!("observe stream ended; resuming"),
                 }
-                if o.opened.elapsed() >= SHORT_LIVED {
-                    o.backoff = BACKOFF_MIN;
-                } else {
-                    tokio::time::sleep(o.backoff).await;
-                    o.backoff = (o.backoff * 2).min(BACKOFF_MAX);
-                }
+                tokio::time::sleep(o.outage.broke(o.opened.elapsed())).await;
             }
         }
     }

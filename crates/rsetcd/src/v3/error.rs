@@ -1,12 +1,16 @@
-//! How a gRPC status from etcd becomes an [`Error`]: [`Error::V3`] with a [`V3ErrorKind`] to match
-//! on, or a connection-level variant ([`Error::Connect`], [`Error::Transport`], [`Error::Tls`]).
-
-use std::fmt;
+//! How a failed v3 call becomes a [`Failure`] for the retry layer: [`Error::V3`] with a
+//! [`V3ErrorKind`] for etcd's refusals, or a connection-level variant ([`Error::Connect`],
+//! [`Error::Tls`]: never sent; [`Error::Transport`]: sent) by [`classify`]'s reading.
 
 use tonic::{Code, Status};
 
+use std::sync::Arc;
+
+use super::channel::CallError;
 use crate::endpoints::Endpoint;
-use crate::error::{Error, GrpcCode, V3ErrorKind};
+use crate::error::{Error, GrpcCode, Source, V3ErrorKind};
+use crate::retry::classify::{self, NotSent};
+use crate::retry::{Failure, Fate};
 
 /// tonic's status codes as ours.
 impl From<Code> for GrpcCode {
@@ -32,18 +36,6 @@ impl From<Code> for GrpcCode {
     }
 }
 
-/// Marks a failure of our connector: the request never reached the server.
-#[derive(Debug)]
-pub(crate) struct ConnectFailed(pub(crate) Error);
-
-impl fmt::Display for ConnectFailed {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-impl std::error::Error for ConnectFailed {}
-
 /// The error for an etcd message that came without a gRPC status (a watch's cancel reason).
 pub(crate) fn from_message(message: &str, endpoint: &str) -> Error {
     Error::V3 {
@@ -54,82 +46,87 @@ pub(crate) fn from_message(message: &str, endpoint: &str) -> Error {
     }
 }
 
-/// Maps a status from `endpoint` into an [`Error`].
+/// Maps a status from `endpoint` into an [`Error`]: a failure below gRPC (made by the client
+/// library, with a source) becomes the connection-level variant its classification says
+/// ([`Error::Connect`] or [`Error::Tls`] for a call that never left, else [`Error::Transport`]);
+/// etcd's own refusals become [`Error::V3`].
 pub(crate) fn from_status(status: &Status, endpoint: &Endpoint) -> Error {
-    let url = endpoint.url().to_string();
-    // Our connector's failure, wrapped by tonic: the request never left.
-    let mut next: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(status);
+    let url = endpoint.url();
+    if let Some(source) = std::error::Error::source(status) {
+        return lower(source, url, || Arc::new(status.clone()));
+    }
+    let message = status.message().to_string();
+    let kind = V3ErrorKind::from_message(&message).unwrap_or(match status.code() {
+        Code::Unavailable => V3ErrorKind::Unavailable,
+        Code::PermissionDenied => V3ErrorKind::PermissionDenied,
+        Code::Unauthenticated => V3ErrorKind::InvalidAuthToken,
+        _ => V3ErrorKind::Other,
+    });
+    Error::V3 {
+        kind,
+        code: status.code().into(),
+        message,
+        endpoint: url.to_string(),
+    }
+}
+
+/// The error for a failure below gRPC, by what it proves: the call never left (our connector's
+/// own error, or a TLS refusal), or it broke after it left.
+fn lower(
+    err: &(dyn std::error::Error + 'static),
+    url: &str,
+    source: impl FnOnce() -> Source,
+) -> Error {
+    let mut next = Some(err);
     while let Some(e) = next {
-        if let Some(ConnectFailed(inner)) = e.downcast_ref::<ConnectFailed>() {
-            return match inner {
-                Error::Tls { reason, .. } => Error::Tls {
-                    endpoint: url,
-                    reason: reason.clone(),
-                },
-                other => Error::connect(url, other.to_string()),
-            };
+        if let Some(NotSent(inner)) = e.downcast_ref::<NotSent>() {
+            return inner.clone();
         }
         next = e.source();
     }
-    if let Some(reason) = never_sent(status) {
-        return Error::connect(url, reason);
-    }
-    if let Some(reason) = crate::tls::explain(status) {
+    if let Some(tls) = crate::tls::find_in_chain(err).filter(|t| crate::tls::is_refusal(t)) {
         return Error::Tls {
-            endpoint: url,
-            reason,
+            endpoint: url.to_string(),
+            reason: crate::tls::describe(tls, None),
         };
     }
-    let message = status.message().to_string();
-    let kind = V3ErrorKind::from_message(&message);
-    match (kind, status.code()) {
-        (Some(kind), code) => Error::V3 {
-            kind,
-            code: code.into(),
-            message,
-            endpoint: url,
+    match classify::chain(err) {
+        Fate::NeverSent => Error::Connect {
+            endpoint: url.to_string(),
+            source: source(),
         },
-        // A status made by the client library for a broken connection, not by etcd.
-        (None, _) if std::error::Error::source(status).is_some() => {
-            Error::transport(url, status.clone())
-        }
-        (None, code) => Error::V3 {
-            kind: match code {
-                Code::Unavailable => V3ErrorKind::Unavailable,
-                Code::PermissionDenied => V3ErrorKind::PermissionDenied,
-                Code::Unauthenticated => V3ErrorKind::InvalidAuthToken,
-                _ => V3ErrorKind::Other,
-            },
-            code: code.into(),
-            message,
-            endpoint: url,
+        _ => Error::Transport {
+            endpoint: url.to_string(),
+            source: source(),
         },
     }
 }
 
-/// Whether the request provably never left: the connection was found closed when it was to be
-/// written (a broken pipe: the member had already gone away) or before it was sent.
-fn never_sent(status: &Status) -> Option<&'static str> {
-    let mut next: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(status);
-    while let Some(e) = next {
-        if let Some(io) = e.downcast_ref::<std::io::Error>() {
-            if io.kind() == std::io::ErrorKind::BrokenPipe {
-                return Some(
-                    "the connection was already closed (broken pipe); the request was not sent",
-                );
+/// What a failed call proves, and its error: the variant says it (see [`from_status`]).
+pub(crate) fn failure(status: &Status, endpoint: &Endpoint) -> Failure {
+    sorted(from_status(status, endpoint))
+}
+
+fn sorted(error: Error) -> Failure {
+    let fate = match &error {
+        Error::V3 { kind, .. } => classify::v3_answer(*kind),
+        Error::Connect { .. } | Error::Tls { .. } | Error::Config(_) => Fate::NeverSent,
+        Error::InvalidArgument(_) | Error::Stopped(_) => Fate::Final,
+        _ => Fate::Sent,
+    };
+    Failure::new(fate, error)
+}
+
+impl CallError {
+    /// What the failed call proves, and its error.
+    pub(crate) fn sort(self, endpoint: &Endpoint) -> Failure {
+        match self {
+            CallError::NotSent(error) => sorted(error),
+            CallError::Broken(err) => {
+                let err: Source = Arc::from(err);
+                sorted(lower(&*err, endpoint.url(), || err.clone()))
             }
+            CallError::Status(status) => failure(&status, endpoint),
         }
-        if let Some(h) = e.downcast_ref::<h2::Error>() {
-            if h.get_io().map(|io| io.kind()) == Some(std::io::ErrorKind::BrokenPipe) {
-                return Some(
-                    "the connection was already closed (broken pipe); the request was not sent",
-                );
-            }
-            if h.reason() == Some(h2::Reason::REFUSED_STREAM) {
-                return Some("the server refused the stream before processing it");
-            }
-        }
-        next = e.source();
     }
-    None
 }

@@ -27,14 +27,13 @@ use tokio::time::Instant;
 use tokio_stream::wrappers::UnboundedReceiverStream;
 use tonic::Streaming;
 
-use super::client::{request, Core};
-use super::error::from_status;
+use super::core::{request, Core};
 use super::proto::etcdserverpb::watch_client::WatchClient;
 use super::proto::etcdserverpb::watch_request::RequestUnion;
 use super::proto::etcdserverpb::{WatchCreateRequest, WatchRequest, WatchResponse};
 use super::watch::WatchItem;
 use crate::error::{Error, Result};
-use crate::retry::outage::{round_error, BACKOFF_MAX, BACKOFF_MIN, SHORT_LIVED};
+use crate::retry::outage::{transient, Outage};
 
 mod route;
 
@@ -148,12 +147,12 @@ struct State {
     next_wire: i64,
     /// Paused watches waiting for room in their channel: each task ends with the watch's ID.
     catching_up: JoinSet<i64>,
-    /// Where to look for an endpoint first (after the one whose stream broke).
-    prefer: usize,
+    /// Where to look for an endpoint first (after the one whose stream broke; `None`: the
+    /// client's pinned one).
+    prefer: Option<usize>,
     /// The endpoint of the current stream.
     endpoint: String,
-    /// Since when no stream has been working (`None`: one is).
-    failing_since: Option<Instant>,
+    outage: Outage,
 }
 
 /// Why serving a stream stopped.
@@ -177,53 +176,41 @@ async fn run(core: Arc<Core>, mut commands: mpsc::UnboundedReceiver<Command>) {
         routes: HashMap::new(),
         next_wire: 1,
         catching_up: JoinSet::new(),
-        prefer: 0,
+        prefer: None,
         endpoint: String::new(),
-        failing_since: None,
+        outage: Outage::default(),
     };
-    let mut backoff = BACKOFF_MIN;
     loop {
         while !st.has_active() {
-            st.failing_since = None;
+            st.outage.recovered();
             if !st.wait_offline(&mut commands, None).await {
                 return;
             }
         }
-        match st.open().await {
+        let pause = match st.open().await {
             Ok((sender, stream)) => {
-                st.failing_since = None;
+                st.outage.recovered();
                 let opened = Instant::now();
                 match st.serve(sender, stream, &mut commands).await {
                     Stop::Exit => return,
-                    Stop::Broken => {
-                        st.failing_since.get_or_insert_with(Instant::now);
-                        if opened.elapsed() >= SHORT_LIVED {
-                            backoff = BACKOFF_MIN;
-                        } else {
-                            let until = Instant::now() + backoff;
-                            backoff = (backoff * 2).min(BACKOFF_MAX);
-                            if !st.wait_offline(&mut commands, Some(until)).await {
-                                return;
-                            }
-                        }
-                    }
-                    Stop::Idle | Stop::Continue => backoff = BACKOFF_MIN,
+                    Stop::Broken => st.outage.broke(opened.elapsed()),
+                    Stop::Idle | Stop::Continue => Duration::ZERO,
                 }
             }
-            Err(failures) => {
-                let since = *st.failing_since.get_or_insert_with(Instant::now);
-                st.give_up(since, &failures);
+            Err(err) => {
+                st.outage.failed();
+                st.give_up(&err);
                 // Wait a little, still taking commands, but not past the next give-up.
-                let mut pause = backoff;
-                if let Some(first) = st.watchers.values().map(|w| since + w.give_up).min() {
-                    pause = pause.min(first.saturating_duration_since(Instant::now()));
-                }
-                backoff = (backoff * 2).min(BACKOFF_MAX);
-                let until = Instant::now() + pause;
-                if !st.wait_offline(&mut commands, Some(until)).await {
-                    return;
-                }
+                let first = st.watchers.values().map(|w| w.give_up).min();
+                st.outage.pause(first)
             }
+        };
+        if !pause.is_zero()
+            && !st
+                .wait_offline(&mut commands, Some(Instant::now() + pause))
+                .await
+        {
+            return;
         }
     }
 }
@@ -310,111 +297,76 @@ impl State {
         was
     }
 
-    /// Ends every watch whose give-up bound has passed since `since` with the round's error.
-    fn give_up(&mut self, since: Instant, failures: &[(String, Error)]) {
-        let failing = since.elapsed();
+    /// After a failed round: ends every watch whose give-up bound has passed since the first
+    /// failure in a row with the round's error, or every watch when waiting cannot cure it.
+    fn give_up(&mut self, err: &Error) {
+        let final_ = !transient(err);
         let ids: Vec<i64> = self
             .watchers
             .iter()
-            .filter(|(_, w)| failing >= w.give_up)
+            .filter(|(_, w)| final_ || self.outage.past(w.give_up))
             .map(|(id, _)| *id)
             .collect();
         for id in ids {
             if let Some(w) = self.watchers.remove(&id) {
-                tracing::debug!(watch = id, after = ?failing, "no endpoint serves the watch; giving up");
-                w.fail(round_error(failures));
+                tracing::debug!(watch = id, error = %err, "no endpoint serves the watch; giving up");
+                w.fail(err.clone());
             }
         }
     }
 
-    /// Opens a stream on the first endpoint that takes it, with the first creation sent; or
-    /// every endpoint's failure.
-    async fn open(&mut self) -> Result<(Sender, Streaming<WatchResponse>), Vec<(String, Error)>> {
-        let (list, _) = self.core.endpoints.snapshot();
-        if list.is_empty() {
-            let ids: Vec<i64> = self.watchers.keys().copied().collect();
-            for id in ids {
-                if let Some(w) = self.watchers.remove(&id) {
-                    w.fail(super::client::no_endpoint());
-                }
-            }
-            return Err(Vec::new());
-        }
-        let reconnect = self.core.config.allow_reconnect;
-        let start = if reconnect {
-            self.prefer % list.len()
-        } else {
-            0
-        };
-        let tries = if reconnect { list.len() } else { 1 };
-        let mut failures: Vec<(String, Error)> = Vec::new();
-        let mut refreshed = false;
-        let mut i = 0;
-        while i < tries {
-            let idx = (start + i) % list.len();
-            let endpoint = &list[idx];
-            let token = match self.core.token().await {
-                Ok(t) => t,
-                Err(e) => {
-                    failures.push((endpoint.url().to_string(), e));
-                    break;
-                }
-            };
-            let channel = match self.core.channels.get(endpoint) {
-                Ok(c) => c,
-                Err(e) => {
-                    failures.push((endpoint.url().to_string(), e));
-                    i += 1;
-                    continue;
-                }
-            };
-            let (sender, rx) = mpsc::unbounded_channel();
-            self.reset_stream();
-            // etcd sends the stream's headers with its first answer: a creation must go first.
-            self.send_next_create(&sender);
-            let mut client = WatchClient::new(channel).max_decoding_message_size(usize::MAX);
-            let call = client.watch(request(UnboundedReceiverStream::new(rx), &token));
-            let limit = self.core.config.request_timeout + self.core.config.connect_timeout;
-            let err = match tokio::time::timeout(limit, call).await {
-                Ok(Ok(answer)) => {
-                    tracing::debug!(endpoint = %endpoint, "watch stream open");
-                    self.prefer = idx;
-                    self.endpoint = endpoint.url().to_string();
-                    return Ok((sender, answer.into_inner()));
-                }
-                Ok(Err(status)) => from_status(&status, endpoint),
-                Err(_) => Error::Timeout {
-                    endpoint: endpoint.url().into(),
-                    after: limit,
-                },
-            };
-            if !refreshed && self.core.needs_new_token(&err) {
-                refreshed = true;
-                if let Err(e) = self.core.refresh_token(token.generation).await {
-                    failures.push((endpoint.url().to_string(), e));
-                }
-                continue;
-            }
-            tracing::debug!(endpoint = %endpoint, error = %err, "cannot open a watch stream");
-            failures.push((endpoint.url().to_string(), err));
-            i += 1;
-        }
+    /// Opens a stream by the retry rules (each endpoint bounded by the request timeout, so a
+    /// silent one leaves time for the next), starting after the endpoint whose stream broke,
+    /// with the first creation sent (etcd sends the stream's headers with its first answer).
+    /// A watch that was waiting for its creation when the round began fails with the round's
+    /// error, as a call would.
+    async fn open(&mut self) -> Result<(Sender, Streaming<WatchResponse>)> {
+        let waiting: Vec<i64> = self
+            .watchers
+            .iter()
+            .filter(|(_, w)| w.created.is_some())
+            .map(|(id, _)| *id)
+            .collect();
         self.reset_stream();
-        // Refusals that will not change by waiting go to the watches waiting for creation.
-        if let Some((_, err)) = failures.last() {
-            if matches!(err, Error::V3 { .. } | Error::Config(_)) {
-                let ids: Vec<i64> = self.watchers.keys().copied().collect();
-                for id in ids {
+        let first = self.next_create();
+        let core = Arc::clone(&self.core);
+        let limit = core.config.request_timeout;
+        let opened = core
+            .open(Some(limit), self.prefer, |channel, token| {
+                let first = first.clone();
+                async move {
+                    let (sender, rx) = mpsc::unbounded_channel();
+                    if let Some(first) = first {
+                        let _ = sender.send(first);
+                    }
+                    let mut client =
+                        WatchClient::new(channel).max_decoding_message_size(usize::MAX);
+                    let req = request(UnboundedReceiverStream::new(rx), &token);
+                    Ok((sender, client.watch(req).await?.into_inner()))
+                }
+            })
+            .await;
+        match opened {
+            Ok((opened, endpoint)) => {
+                tracing::debug!(%endpoint, "watch stream open");
+                self.prefer = core.endpoints.position(&endpoint);
+                self.endpoint = endpoint.url().to_string();
+                Ok(opened)
+            }
+            Err(err) => {
+                tracing::debug!(error = %err, "cannot open a watch stream");
+                self.reset_stream();
+                for id in waiting {
                     if self.watchers.get(&id).is_some_and(|w| w.created.is_some()) {
                         if let Some(w) = self.watchers.remove(&id) {
                             w.fail(err.clone());
                         }
                     }
                 }
+                self.prefer = Some(self.prefer.map_or(1, |p| p + 1));
+                Err(err)
             }
         }
-        self.prefer = start + 1;
-        Err(failures)
     }
 
     /// Forgets the previous stream: every watch not paused is to be created on the next one.
@@ -450,12 +402,12 @@ impl State {
                     }
                     Ok(None) => {
                         tracing::debug!("watch stream ended; resuming elsewhere");
-                        self.prefer += 1;
+                        self.prefer = self.prefer.map(|p| p + 1);
                         return Stop::Broken;
                     }
                     Err(status) => {
                         tracing::debug!(%status, "watch stream broke; resuming elsewhere");
-                        self.prefer += 1;
+                        self.prefer = self.prefer.map(|p| p + 1);
                         return Stop::Broken;
                     }
                 },

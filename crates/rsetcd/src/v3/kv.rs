@@ -7,12 +7,13 @@ use std::pin::Pin;
 
 use bytes::Bytes;
 
-use super::client::{Client, Retry};
+use super::client::Client;
 use super::proto::etcdserverpb::{
     range_request, CompactionRequest, CompactionResponse, DeleteRangeRequest, DeleteRangeResponse,
     PutRequest, PutResponse, RangeRequest, RangeResponse,
 };
 use crate::error::Result;
+use crate::retry::Retry;
 
 /// A boxed future borrowing the client: what the builders of this module turn into.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'a>>;

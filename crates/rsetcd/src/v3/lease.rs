@@ -19,15 +19,19 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tokio_stream::wrappers::ReceiverStream;
 
-use super::client::{request, Client, Core, Retry};
+use super::client::Client;
+use super::core::{request, Core};
 use super::error::{from_message, from_status};
 use super::proto::etcdserverpb::lease_client::LeaseClient;
 use super::proto::etcdserverpb::{
-    LeaseGrantRequest, LeaseGrantResponse, LeaseKeepAliveRequest, LeaseLeasesRequest,
-    LeaseLeasesResponse, LeaseRevokeRequest, LeaseRevokeResponse, LeaseTimeToLiveRequest,
-    LeaseTimeToLiveResponse,
+    LeaseGrantRequest, LeaseGrantResponse, LeaseKeepAliveRequest, LeaseKeepAliveResponse,
+    LeaseLeasesRequest, LeaseLeasesResponse, LeaseRevokeRequest, LeaseRevokeResponse,
+    LeaseTimeToLiveRequest, LeaseTimeToLiveResponse,
 };
+use crate::endpoints::Endpoint;
 use crate::error::{Error, Result};
+use crate::retry::outage::{transient, Outage};
+use crate::retry::Retry;
 
 impl Client {
     /// Grants a lease of `ttl` seconds; the answer's `id` is the lease ID.
@@ -78,8 +82,8 @@ impl Client {
         match first.await {
             Ok(Ok(())) => Ok(keep),
             Ok(Err(e)) => Err(e),
-            Err(_) => Err(Error::InvalidArgument(
-                "the keep-alive task stopped (its tokio runtime ended)".into(),
+            Err(_) => Err(Error::Stopped(
+                "the keep-alive task ended (its tokio runtime shut down)".into(),
             )),
         }
     }
@@ -167,82 +171,90 @@ impl Drop for KeepAlive {
 
 type First = Option<tokio::sync::oneshot::Sender<Result<()>>>;
 
+/// An open keep-alive stream: where to send refresh requests (one at a time: the next goes only
+/// after the answer to the previous, so a channel of one never holds more and nothing grows while
+/// etcd is slow) and the answers.
+type Opened = (
+    mpsc::Sender<LeaseKeepAliveRequest>,
+    tonic::Streaming<LeaseKeepAliveResponse>,
+);
+
+/// Refreshes lease `id` until it is lost: a stream opened by the retry rules (starting after the
+/// endpoint that failed last), refreshed a third of the TTL apart, opened again elsewhere when it
+/// fails, until the lease's TTL has run out with no endpoint answering. Before the first answer,
+/// a failure is the caller's (`first`).
 async fn keep_alive(core: Arc<Core>, id: i64, state: watch::Sender<LeaseState>, mut first: First) {
-    let mut deadline: Option<Instant> = None;
-    let mut prefer = 0usize;
-    let mut backoff = Duration::from_millis(50);
-    let mut last_error = String::new();
-    let mut first_failures: Vec<(String, Error)> = Vec::new();
+    // When the lease runs out unless a refresh lands (unknown before the first answer).
+    let mut expires: Option<Instant> = None;
+    let mut next: Option<usize> = None;
+    let mut outage = Outage::default();
     loop {
-        if deadline.is_some_and(|d| Instant::now() >= d) {
-            let _ = state.send(LeaseState::Lost(LeaseLost::Expired { reason: last_error }));
+        let limit = core.config.request_timeout;
+        let opened = core
+            .open(Some(limit), next, |channel, token| async move {
+                let (sender, rx) = mpsc::channel(1);
+                let _ = sender.try_send(LeaseKeepAliveRequest { id });
+                let req = request(ReceiverStream::new(rx), &token);
+                let stream = LeaseClient::new(channel).lease_keep_alive(req).await?;
+                Ok((sender, stream.into_inner()))
+            })
+            .await;
+        let (err, pause) = match opened {
+            Ok((opened, endpoint)) => {
+                next = core.endpoints.position(&endpoint);
+                let since = Instant::now();
+                match refresh(
+                    &core,
+                    &endpoint,
+                    id,
+                    opened,
+                    &state,
+                    &mut expires,
+                    &mut first,
+                )
+                .await
+                {
+                    Refresh::Lost(why) => {
+                        match first.take() {
+                            Some(f) => {
+                                let err = from_message(
+                                    "etcdserver: requested lease not found",
+                                    endpoint.url(),
+                                );
+                                let _ = f.send(Err(err));
+                            }
+                            None => {
+                                let _ = state.send(LeaseState::Lost(why));
+                            }
+                        }
+                        return;
+                    }
+                    Refresh::Failed(err) => {
+                        next = next.map(|n| n + 1);
+                        (err, outage.broke(since.elapsed()))
+                    }
+                }
+            }
+            Err(err) => {
+                next = Some(next.map_or(1, |n| n + 1));
+                outage.failed();
+                (err, outage.pause(None))
+            }
+        };
+        tracing::debug!(lease = id, error = %err, "keep-alive failed");
+        if let Some(f) = first.take() {
+            // Before the first answer, a whole round's failure (or a refusal) is the caller's.
+            let _ = f.send(Err(err));
             return;
         }
-        let (list, pinned) = core.endpoints.snapshot();
-        if list.is_empty() {
-            match first.take() {
-                Some(f) => {
-                    let _ = f.send(Err(super::client::no_endpoint()));
-                }
-                None => {
-                    let reason = "no endpoint".into();
-                    let _ = state.send(LeaseState::Lost(LeaseLost::Expired { reason }));
-                }
-            }
+        let now = Instant::now();
+        if expires.is_some_and(|at| now >= at) || !(transient(&err) || core.needs_new_token(&err)) {
+            let reason = err.to_string();
+            let _ = state.send(LeaseState::Lost(LeaseLost::Expired { reason }));
             return;
         }
-        let idx = if core.config.allow_reconnect {
-            (pinned + prefer) % list.len()
-        } else {
-            0
-        };
-        let endpoint = list[idx].clone();
-        let err = match refresh_on(&core, &endpoint, id, &state, &mut deadline, &mut first).await {
-            Refresh::Lost(why) => {
-                match first.take() {
-                    Some(f) => {
-                        let err =
-                            from_message("etcdserver: requested lease not found", endpoint.url());
-                        let _ = f.send(Err(err));
-                    }
-                    None => {
-                        let _ = state.send(LeaseState::Lost(why));
-                    }
-                }
-                return;
-            }
-            Refresh::Failed(err) => err,
-        };
-        tracing::debug!(lease = id, endpoint = %endpoint, error = %err, "keep-alive failed");
-        last_error = err.to_string();
-        if first.is_some() {
-            // Before the first answer, a refusal or a whole round of failures is the caller's.
-            let tries = if core.config.allow_reconnect {
-                list.len()
-            } else {
-                1
-            };
-            if matches!(err, Error::V3 { .. }) || first_failures.len() + 1 >= tries {
-                first_failures.push((endpoint.url().to_string(), err));
-                let err = if first_failures.len() == 1 {
-                    first_failures.remove(0).1
-                } else {
-                    Error::NoMoreHosts {
-                        failures: first_failures,
-                    }
-                };
-                if let Some(f) = first.take() {
-                    let _ = f.send(Err(err));
-                }
-                return;
-            }
-            first_failures.push((endpoint.url().to_string(), err));
-        }
-        prefer += 1;
-        if prefer % list.len() == 0 {
-            tokio::time::sleep(backoff).await;
-            backoff = (backoff * 2).min(Duration::from_secs(1));
-        }
+        let left = expires.map_or(pause, |at| at.saturating_duration_since(now));
+        tokio::time::sleep(pause.min(left)).await;
     }
 }
 
@@ -251,91 +263,45 @@ enum Refresh {
     Failed(Error),
 }
 
-/// Refreshes the lease on one endpoint until that fails or the lease is gone.
-async fn refresh_on(
+/// Refreshes the lease on one open stream until that fails or the lease is gone.
+async fn refresh(
     core: &Core,
-    endpoint: &crate::endpoints::Endpoint,
+    endpoint: &Endpoint,
     id: i64,
+    (sender, mut stream): Opened,
     state: &watch::Sender<LeaseState>,
-    deadline: &mut Option<Instant>,
+    expires: &mut Option<Instant>,
     first: &mut First,
 ) -> Refresh {
-    let mut refreshed = false;
+    let limit = core.config.request_timeout;
+    let broke = |why: &str| Refresh::Failed(Error::transport(endpoint.url(), why.to_string()));
     loop {
-        let token = match core.token().await {
-            Ok(t) => t,
-            Err(e) => return Refresh::Failed(e),
-        };
-        let channel = match core.channels.get(endpoint) {
-            Ok(c) => c,
-            Err(e) => return Refresh::Failed(e),
-        };
-        // One request at a time: the next is sent only after the answer to the previous one,
-        // so a channel of one never holds more (nothing grows while etcd is slow).
-        let (sender, rx) = mpsc::channel(1);
-        let _ = sender.try_send(LeaseKeepAliveRequest { id });
-        let mut client = LeaseClient::new(channel);
-        let limit = core.config.request_timeout;
-        let timeout = |after| Error::Timeout {
-            endpoint: endpoint.url().into(),
-            after,
-        };
-        let opened = tokio::time::timeout(
-            limit + core.config.connect_timeout,
-            client.lease_keep_alive(request(ReceiverStream::new(rx), &token)),
-        )
-        .await;
-        let mut stream = match opened {
-            Ok(Ok(s)) => s.into_inner(),
-            Ok(Err(status)) => {
-                let err = from_status(&status, endpoint);
-                if !refreshed && core.needs_new_token(&err) {
-                    refreshed = true;
-                    if let Err(e) = core.refresh_token(token.generation).await {
-                        return Refresh::Failed(e);
-                    }
-                    continue;
-                }
-                return Refresh::Failed(err);
+        let answer = match tokio::time::timeout(limit, stream.message()).await {
+            Ok(Ok(Some(answer))) => answer,
+            Ok(Ok(None)) => return broke("the keep-alive stream ended"),
+            Ok(Err(status)) => return Refresh::Failed(from_status(&status, endpoint)),
+            Err(_) => {
+                return Refresh::Failed(Error::Timeout {
+                    endpoint: endpoint.url().into(),
+                    after: limit,
+                })
             }
-            Err(_) => return Refresh::Failed(timeout(limit)),
         };
-        loop {
-            let answer = match tokio::time::timeout(limit, stream.message()).await {
-                Ok(Ok(Some(answer))) => answer,
-                Ok(Ok(None)) => {
-                    return Refresh::Failed(Error::transport(
-                        endpoint.url(),
-                        "the keep-alive stream ended",
-                    ))
-                }
-                Ok(Err(status)) => return Refresh::Failed(from_status(&status, endpoint)),
-                Err(_) => return Refresh::Failed(timeout(limit)),
-            };
-            if answer.ttl <= 0 {
-                return Refresh::Lost(LeaseLost::NotFound);
-            }
-            *deadline = Some(Instant::now() + Duration::from_secs(answer.ttl as u64));
-            let _ = state.send(LeaseState::Alive { ttl: answer.ttl });
-            if let Some(f) = first.take() {
-                let _ = f.send(Ok(()));
-            }
-            let every = Duration::from_millis((answer.ttl as u64 * 1000 / 3).max(100));
-            tokio::time::sleep(every).await;
-            match sender.try_send(LeaseKeepAliveRequest { id }) {
-                Ok(()) => {}
-                Err(TrySendError::Closed(_)) => {
-                    return Refresh::Failed(Error::transport(
-                        endpoint.url(),
-                        "the keep-alive stream closed",
-                    ))
-                }
-                Err(TrySendError::Full(_)) => {
-                    return Refresh::Failed(Error::transport(
-                        endpoint.url(),
-                        "the keep-alive stream took no request for a whole period",
-                    ))
-                }
+        if answer.ttl <= 0 {
+            return Refresh::Lost(LeaseLost::NotFound);
+        }
+        *expires = Some(Instant::now() + Duration::from_secs(answer.ttl as u64));
+        let _ = state.send(LeaseState::Alive { ttl: answer.ttl });
+        if let Some(f) = first.take() {
+            let _ = f.send(Ok(()));
+        }
+        let every = Duration::from_millis((answer.ttl as u64 * 1000 / 3).max(100));
+        tokio::time::sleep(every).await;
+        match sender.try_send(LeaseKeepAliveRequest { id }) {
+            Ok(()) => {}
+            Err(TrySendError::Closed(_)) => return broke("the keep-alive stream closed"),
+            Err(TrySendError::Full(_)) => {
+                return broke("the keep-alive stream took no request for a whole period")
             }
         }
     }

@@ -10,11 +10,12 @@
 //! # Ok(()) }
 //! ```
 
-use super::client::{Client, Retry};
+use super::client::Client;
 use super::kv::bytes;
 use super::lease::KeepAlive;
 use super::proto::v3lockpb::{LockRequest, LockResponse, UnlockRequest, UnlockResponse};
 use crate::error::Result;
+use crate::retry::{Deadline, Retry};
 
 /// A lease kept alive in the background, to which locks and election candidacies are tied: if
 /// the process dies, the lease expires and they are released.
@@ -63,7 +64,9 @@ impl Client {
             name: bytes(name),
             lease: session.lease_id(),
         };
-        self.core.unary_with(Retry::Write, None, req).await
+        self.core
+            .unary_with(Retry::Write, Deadline::none(), req)
+            .await
     }
 
     /// Releases the lock held under `key` (from [`lock`](Client::lock)).

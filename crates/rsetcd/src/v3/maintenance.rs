@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use tokio::io::AsyncWriteExt;
 
-use super::client::{Client, Retry};
+use super::client::Client;
+use super::core::request;
+use super::error::from_status;
 use super::proto::etcdserverpb::alarm_request::AlarmAction;
 use super::proto::etcdserverpb::maintenance_client::MaintenanceClient;
 use super::proto::etcdserverpb::{
@@ -17,6 +19,7 @@ use super::proto::etcdserverpb::{
 };
 use crate::endpoints::{Endpoint, Scheme};
 use crate::error::{Error, Result};
+use crate::retry::Retry;
 
 fn endpoint(url: &str) -> Result<Endpoint> {
     Endpoint::parse(url, Scheme::Http, crate::config::DEFAULT_PORT)
@@ -102,48 +105,57 @@ impl Client {
             Error::InvalidArgument(format!("{what} {}: {e}", part.display()))
         };
         let limit = self.core.config.request_timeout;
-        let mut stream = self
+        let (mut stream, endpoint) = self
             .core
-            .call(Retry::Read, SnapshotRequest {}, |ch, req| async move {
-                MaintenanceClient::new(ch)
-                    .max_decoding_message_size(usize::MAX)
-                    .snapshot(req)
-                    .await
+            .open(Some(limit), None, |ch, token| async move {
+                let req = request(SnapshotRequest {}, &token);
+                let mut client = MaintenanceClient::new(ch).max_decoding_message_size(usize::MAX);
+                Ok(client.snapshot(req).await?.into_inner())
             })
             .await?;
         let mut file = tokio::fs::File::create(&part)
             .await
             .map_err(|e| io("cannot create", e))?;
-        let mut received = 0u64;
-        let mut done = false;
-        while !done {
-            let chunk = match tokio::time::timeout(limit, stream.message()).await {
-                Ok(Ok(Some(chunk))) => chunk,
-                Ok(Ok(None)) => break,
-                Ok(Err(status)) => return Err(Error::transport(String::new(), status)),
-                Err(_) => {
-                    return Err(Error::Timeout {
-                        endpoint: String::new(),
-                        after: limit,
-                    })
+        let copied = async {
+            let mut received = 0u64;
+            loop {
+                let chunk = match tokio::time::timeout(limit, stream.message()).await {
+                    Ok(Ok(Some(chunk))) => chunk,
+                    Ok(Ok(None)) => {
+                        return Err(Error::transport(
+                            endpoint.url(),
+                            "the snapshot stream ended before its last chunk",
+                        ))
+                    }
+                    Ok(Err(status)) => return Err(from_status(&status, &endpoint)),
+                    Err(_) => {
+                        return Err(Error::Timeout {
+                            endpoint: endpoint.url().into(),
+                            after: limit,
+                        })
+                    }
+                };
+                file.write_all(&chunk.blob)
+                    .await
+                    .map_err(|e| io("cannot write", e))?;
+                received += chunk.blob.len() as u64;
+                progress(received, chunk.remaining_bytes);
+                if chunk.remaining_bytes == 0 {
+                    file.sync_all().await.map_err(|e| io("cannot sync", e))?;
+                    return Ok(received);
                 }
-            };
-            file.write_all(&chunk.blob)
-                .await
-                .map_err(|e| io("cannot write", e))?;
-            received += chunk.blob.len() as u64;
-            progress(received, chunk.remaining_bytes);
-            done = chunk.remaining_bytes == 0;
+            }
         }
-        if !done {
-            let _ = tokio::fs::remove_file(&part).await;
-            return Err(Error::transport(
-                String::new(),
-                "the snapshot stream ended before its last chunk",
-            ));
-        }
-        file.sync_all().await.map_err(|e| io("cannot sync", e))?;
+        .await;
         drop(file);
+        // Nothing half-written is left behind: the file appears whole, or not at all.
+        let received = match copied {
+            Ok(received) => received,
+            Err(e) => {
+                let _ = tokio::fs::remove_file(&part).await;
+                return Err(e);
+            }
+        };
         tokio::fs::rename(&part, path)
             .await
             .map_err(|e| io("cannot rename", e))?;

@@ -54,6 +54,7 @@ mod auth;
 mod channel;
 mod client;
 mod cluster;
+mod core;
 mod election;
 mod error;
 mod hub;

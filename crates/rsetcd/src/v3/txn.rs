@@ -16,11 +16,12 @@
 
 use std::future::IntoFuture;
 
-use super::client::{Client, Retry};
+use super::client::Client;
 use super::kv::{bytes, prefix_end, BoxFuture, DeleteOp, GetOp, PutOp};
 use super::proto::etcdserverpb::compare::{CompareResult, CompareTarget, TargetUnion};
 use super::proto::etcdserverpb::request_op::Request;
 use super::proto::etcdserverpb::{self as pb, RequestOp, TxnRequest, TxnResponse};
+use crate::retry::Retry;
 
 /// How a compare compares the key's field with the value given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -178,8 +178,14 @@ impl<'a> IntoFuture for WatchBuilder<'a> {
                     give_up: self.give_up,
                 })
                 .map_err(|_| stopped())?;
-            let limit =
-                self.client.core.config.request_timeout + self.client.core.config.connect_timeout;
+            // The hub answers once the watch is created, or fails it with the round's error when
+            // no endpoint took the stream; this bound only guards against a hub that cannot
+            // answer (its stream frozen): a whole round's worth of attempts.
+            let config = &self.client.core.config;
+            let tries = self.client.endpoints().len().max(1) as u32;
+            let limit = config
+                .total_timeout
+                .unwrap_or(config.request_timeout * tries + config.connect_timeout);
             // On a timeout or an error, dropping `watch` cancels it in the hub.
             let revision = match tokio::time::timeout(limit, created).await {
                 Ok(Ok(answer)) => answer?,
@@ -198,7 +204,7 @@ impl<'a> IntoFuture for WatchBuilder<'a> {
 }
 
 fn stopped() -> Error {
-    Error::InvalidArgument("the watch task has stopped (its tokio runtime ended)".into())
+    Error::Stopped("the watch task ended (its tokio runtime shut down)".into())
 }
 
 /// A watch: a stream of [`WatchItem`]s (use [`next`](Watch::next), or `futures`' `StreamExt`).

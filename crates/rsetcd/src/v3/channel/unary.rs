@@ -11,8 +11,9 @@ use http::{HeaderMap, Method, StatusCode};
 use prost::Message;
 use tonic::{Code, Status};
 
-use super::{Active, Shared};
+use super::{Active, CallError, Shared};
 use crate::error::Error;
+use crate::retry::Progress;
 
 /// The header etcd reads the auth token from.
 static TOKEN: HeaderName = HeaderName::from_static("token");
@@ -81,10 +82,6 @@ fn status_of(headers: &HeaderMap) -> Option<Result<(), Status>> {
     })))
 }
 
-fn transport(e: h2::Error) -> Status {
-    Status::from_error(Box::new(e))
-}
-
 impl Shared {
     /// Calls method `path` with `body` (from [`encode`]) and decodes its answer.
     pub(super) async fn unary<Resp: Message + Default>(
@@ -92,43 +89,49 @@ impl Shared {
         path: &'static str,
         body: Bytes,
         token: Option<&HeaderValue>,
-    ) -> Result<Resp, Status> {
+        progress: &Progress,
+    ) -> Result<Resp, CallError> {
         // What is only needed to send (the head, the handles) is dropped before the first wait
         // on the answer, so this future does not carry it (its size decides the allocator's path).
         let (state, answer) = {
-            let (mut send, state) = self.ready().await.map_err(Status::from_error)?;
-            let head = self
-                .head(path, token)
-                .map_err(|e| Status::internal(format!("cannot make the request's URI: {e}")))?;
+            let (mut send, state) = self.ready().await.map_err(CallError::NotSent)?;
+            let head = self.head(path, token).map_err(|e| {
+                CallError::NotSent(Error::InvalidArgument(format!(
+                    "cannot make the request's URI: {e}"
+                )))
+            })?;
             let (answer, mut stream) = send
                 .send_request(head, false)
-                .map_err(|e| Status::from_error(self.not_handed_over(e)))?;
+                .map_err(|e| CallError::NotSent(self.not_handed_over(e)))?;
+            // The message did not go with its head: etcd cannot act on a call without it.
             stream
                 .send_data(body, true)
-                .map_err(|e| Status::from_error(self.failure(e, &state)))?;
+                .map_err(|e| CallError::NotSent(self.not_handed_over(e)))?;
+            progress.sent();
             (state, answer)
         };
         let _active = Active::new(&state);
+        let broken = |e: h2::Error| CallError::Broken(self.failure(e, &state));
         let mut recv = {
-            let answer = answer
-                .await
-                .map_err(|e| Status::from_error(self.failure(e, &state)))?;
+            let answer = answer.await.map_err(broken)?;
             let (parts, recv) = answer.into_parts();
             // An error before any message comes as headers only ("trailers-only").
             if let Some(Err(status)) = status_of(&parts.headers) {
-                return Err(status);
+                return Err(CallError::Status(status));
             }
             if parts.status != StatusCode::OK {
-                return Err(from_http(parts.status));
+                return Err(CallError::Status(from_http(parts.status)));
             }
             recv
         };
-        let message = read_whole(&mut recv).await?;
-        let trailers = recv.trailers().await.map_err(transport)?;
+        let message = read_whole(&mut recv).await.map_err(broken)?;
+        let trailers = recv.trailers().await.map_err(broken)?;
         match trailers.as_ref().and_then(status_of) {
-            Some(Ok(())) => decode(message).map_err(Status::internal),
-            Some(Err(status)) => Err(status),
-            None => Err(Status::internal("the answer ended without a gRPC status")),
+            Some(Ok(())) => decode(message).map_err(|e| CallError::Status(Status::internal(e))),
+            Some(Err(status)) => Err(CallError::Status(status)),
+            None => Err(CallError::Status(Status::internal(
+                "the answer ended without a gRPC status",
+            ))),
         }
     }
 
@@ -157,11 +160,11 @@ impl Shared {
 
 /// Every data frame of an answer, joined (without a copy when there is one frame, as there
 /// usually is), its flow-control capacity given back as it is read.
-async fn read_whole(recv: &mut RecvStream) -> Result<Bytes, Status> {
+async fn read_whole(recv: &mut RecvStream) -> Result<Bytes, h2::Error> {
     let mut first = Bytes::new();
     let mut joined: Option<BytesMut> = None;
     while let Some(chunk) = recv.data().await {
-        let chunk = chunk.map_err(transport)?;
+        let chunk = chunk?;
         let _ = recv.flow_control().release_capacity(chunk.len());
         match &mut joined {
             Some(buf) => buf.extend_from_slice(&chunk),

@@ -37,8 +37,15 @@ impl State {
     }
 
     pub(super) fn send_next_create(&mut self, sender: &Sender) {
+        if let Some(create) = self.next_create() {
+            let _ = sender.send(create);
+        }
+    }
+
+    /// The creation of the next queued watch, unless one is on its way already.
+    pub(super) fn next_create(&mut self) -> Option<WatchRequest> {
         if self.sending.is_some() {
-            return;
+            return None;
         }
         while let Some(id) = self.queue.pop_front() {
             let Some(w) = self.watchers.get_mut(&id) else {
@@ -50,10 +57,10 @@ impl State {
             let wire = self.next_wire;
             self.next_wire += 1;
             w.wire = wire;
-            let _ = sender.send(w.create_request(wire));
             self.sending = Some((id, wire));
-            return;
+            return Some(w.create_request(wire));
         }
+        None
     }
 
     pub(super) async fn answer(&mut self, resp: WatchResponse, sender: &Sender) -> Stop {
@@ -180,12 +187,15 @@ impl State {
         if resp.canceled {
             w.wire = 0;
             let err = from_message(&resp.cancel_reason, &self.endpoint);
-            if !w.auth_retried && self.core.needs_new_token(&err) {
-                // An expired token: renew it and re-open the stream.
+            if !w.auth_retried && self.core.may_be_stale_token(&err) {
+                // An expired token: renew it and re-open the stream (once for this watch). A
+                // failed renewal is the opening's to meet: it is retried, then given up.
                 w.auth_retried = true;
-                let stale = self.core.token().await.map(|t| t.generation);
-                if let Ok(stale) = stale {
-                    let _ = self.core.refresh_token(stale).await;
+                let deadline = &self.core.config.deadline();
+                if let Ok(stale) = self.core.token(deadline).await.map(|t| t.generation) {
+                    if let Err(e) = self.core.refresh_token(stale, deadline).await {
+                        tracing::debug!(error = %e, "cannot renew the auth token");
+                    }
                 }
                 return Stop::Broken;
             }
