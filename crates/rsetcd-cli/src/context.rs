@@ -13,13 +13,17 @@ use crate::error::{CliError, Exit};
 pub struct Ctx {
     pub client: Client,
     pub global: Global,
+    /// When the command must be over (`--total-timeout` from its start): member sync, the
+    /// command's requests and everything else share it.
+    pub deadline: tokio::time::Instant,
 }
 
 /// A client builder (v2 or v3) with the global flags' endpoints, timeouts, TLS and credentials.
 pub async fn builder<C: FromConfig>(global: &Global) -> Result<ClientBuilder<C>, CliError> {
     let mut builder = ClientBuilder::<C>::new()
         .connect_timeout(global.timeout)
-        .request_timeout(global.total_timeout);
+        .request_timeout(global.total_timeout)
+        .total_timeout(global.total_timeout);
     if let Some(domain) = &global.discovery_srv {
         builder = builder
             .srv_domain(domain)
@@ -51,7 +55,8 @@ pub async fn builder<C: FromConfig>(global: &Global) -> Result<ClientBuilder<C>,
 
 impl Ctx {
     pub async fn new(global: Global) -> Result<Ctx, CliError> {
-        let builder = builder::<Client>(&global).await?;
+        let deadline = tokio::time::Instant::now() + global.total_timeout;
+        let builder = within(deadline, &global, builder::<Client>(&global)).await?;
         let client = builder.build().map_err(CliError::from)?;
         if !global.insecure_discovery && global.discovery_srv.is_some() {
             // etcdctl drops plain-http SRV results with --insecure-discovery=false.
@@ -63,31 +68,48 @@ impl Ctx {
         }
         if !global.no_sync {
             // Best effort, as etcdctl: on failure the command itself reports the cluster error.
-            let _ = tokio::time::timeout(global.total_timeout, client.sync_members()).await;
+            let _ = tokio::time::timeout_at(deadline, client.sync_members()).await;
         }
-        Ok(Ctx { client, global })
+        Ok(Ctx {
+            client,
+            global,
+            deadline,
+        })
     }
 
     pub fn output(&self) -> Output {
         self.global.output
     }
 
-    /// Runs a command's future within --total-timeout.
+    /// Runs a command's future within what is left of --total-timeout.
     pub async fn bounded<T>(
         &self,
         fut: impl Future<Output = Result<T, CliError>>,
     ) -> Result<T, CliError> {
-        match tokio::time::timeout(self.global.total_timeout, fut).await {
-            Ok(r) => r,
-            Err(_) => Err(CliError::new(
-                Exit::BadConnection,
-                format!(
-                    "Error:  client: etcd cluster is unavailable or misconfigured; context deadline exceeded (after {:?})",
-                    self.global.total_timeout
-                ),
-            )),
-        }
+        within(self.deadline, &self.global, fut).await
     }
+}
+
+/// `fut` (SRV discovery, say) before `deadline`, or etcdctl's timeout error.
+pub async fn within<T>(
+    deadline: tokio::time::Instant,
+    global: &Global,
+    fut: impl Future<Output = Result<T, CliError>>,
+) -> Result<T, CliError> {
+    match tokio::time::timeout_at(deadline, fut).await {
+        Ok(r) => r,
+        Err(_) => Err(deadline_exceeded(global)),
+    }
+}
+
+fn deadline_exceeded(global: &Global) -> CliError {
+    CliError::new(
+        Exit::BadConnection,
+        format!(
+            "Error:  client: etcd cluster is unavailable or misconfigured; context deadline exceeded (after {:?})",
+            global.total_timeout
+        ),
+    )
 }
 
 /// Writes to stdout, ignoring a closed pipe.

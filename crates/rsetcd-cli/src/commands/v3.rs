@@ -39,10 +39,9 @@ pub enum V3Command {
 
 /// Runs one v3 command.
 pub async fn run(global: &Global, command: &V3Command) -> Result<(), CliError> {
-    let client = context::builder::<rsetcd::v3::Client>(global)
-        .await?
-        .build()
-        .map_err(CliError::from)?;
+    let deadline = tokio::time::Instant::now() + global.total_timeout;
+    let builder = context::within(deadline, global, context::builder(global)).await?;
+    let client: rsetcd::v3::Client = builder.build().map_err(CliError::from)?;
     let work = async {
         let mut out = Vec::new();
         match command {
@@ -76,7 +75,7 @@ pub async fn run(global: &Global, command: &V3Command) -> Result<(), CliError> {
         }
         Ok::<_, rsetcd::Error>(out)
     };
-    let out = tokio::time::timeout(global.total_timeout, work)
+    let out = tokio::time::timeout_at(deadline, work)
         .await
         .map_err(|_| {
             CliError::from(rsetcd::Error::Timeout {
