@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-/// The gRPC status code of an [`Error::V3`].
+/// The gRPC status code of an [`Error::V3`](crate::Error::V3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum GrpcCode {

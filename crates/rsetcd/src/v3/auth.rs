@@ -1,15 +1,21 @@
 //! Authentication: the token exchange, enabling and disabling auth, users and roles.
 
 use super::client::Client;
-use super::kv::{bytes, prefix_end};
 use super::proto::authpb::{self, permission::Type as PermissionType};
 use super::proto::etcdserverpb::*;
+use super::range::{bytes, range_options, KeyRange};
 use crate::error::Result;
 use crate::retry::Retry;
 
 /// A permission of a role on a key, a prefix or a range.
 #[derive(Debug, Clone)]
 pub struct Permission(pub(crate) authpb::Permission);
+
+impl KeyRange for Permission {
+    fn key_range(&mut self) -> (&mut bytes::Bytes, &mut bytes::Bytes) {
+        (&mut self.0.key, &mut self.0.range_end)
+    }
+}
 
 impl Permission {
     fn new(kind: PermissionType, key: impl AsRef<[u8]>) -> Permission {
@@ -35,23 +41,7 @@ impl Permission {
         Permission::new(PermissionType::Readwrite, key)
     }
 
-    /// On every key starting with the key given.
-    pub fn prefix(mut self) -> Self {
-        self.0.range_end = prefix_end(&self.0.key);
-        self
-    }
-
-    /// On every key from the key given up to `end`, excluded.
-    pub fn range_end(mut self, end: impl AsRef<[u8]>) -> Self {
-        self.0.range_end = bytes(end);
-        self
-    }
-
-    /// On every key greater than or equal to the key given.
-    pub fn from_key(mut self) -> Self {
-        self.0.range_end = bytes::Bytes::from_static(b"\0");
-        self
-    }
+    range_options!("On every key");
 }
 
 /// Auth management. Enabling auth needs a `root` user with the `root` role; once enabled, a

@@ -35,7 +35,7 @@ use tonic::Streaming;
 use super::client::Client;
 use super::core::{request, Core};
 use super::error::from_status;
-use super::kv::{bytes, BoxFuture};
+use super::kv::BoxFuture;
 use super::lock::Session;
 use super::proto::mvccpb::KeyValue;
 use super::proto::v3electionpb::election_client::ElectionClient;
@@ -43,6 +43,7 @@ use super::proto::v3electionpb::{
     CampaignRequest, LeaderKey, LeaderRequest, LeaderResponse, ProclaimRequest, ProclaimResponse,
     ResignRequest, ResignResponse,
 };
+use super::range::bytes;
 use crate::endpoints::Endpoint;
 use crate::error::{Error, Result};
 use crate::retry::outage::{transient, Outage, DEFAULT_GIVE_UP};

@@ -12,6 +12,7 @@ use super::proto::etcdserverpb::{
     range_request, CompactionRequest, CompactionResponse, DeleteRangeRequest, DeleteRangeResponse,
     PutRequest, PutResponse, RangeRequest, RangeResponse,
 };
+use super::range::{bytes, range_options, KeyRange};
 use crate::error::Result;
 use crate::retry::Retry;
 
@@ -22,34 +23,6 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'a>>
 pub use range_request::SortOrder;
 /// What a sorted get sorts by.
 pub use range_request::SortTarget;
-
-pub(crate) fn bytes(b: impl AsRef<[u8]>) -> Bytes {
-    Bytes::copy_from_slice(b.as_ref())
-}
-
-/// The end of the range of every key starting with `prefix` (etcd's `range_end` for a prefix):
-/// the prefix with its last byte below 0xff incremented. An empty prefix, or one of only 0xff
-/// bytes, gives `"\0"`, which with the key means "every key from there on".
-pub fn prefix_end(prefix: &[u8]) -> Bytes {
-    let mut end = prefix.to_vec();
-    while let Some(last) = end.pop() {
-        if last < 0xff {
-            end.push(last + 1);
-            return end.into();
-        }
-    }
-    Bytes::from_static(b"\0")
-}
-
-/// Sets `range_end` from a `prefix()`: an empty key with a prefix means every key.
-fn prefix_range(key: &mut Bytes, range_end: &mut Bytes) {
-    if key.is_empty() {
-        *key = Bytes::from_static(b"\0");
-        *range_end = Bytes::from_static(b"\0");
-    } else {
-        *range_end = prefix_end(key);
-    }
-}
 
 /// Generates the option methods of a client-bound builder from those of its operation.
 macro_rules! forward_options {
@@ -71,6 +44,12 @@ pub struct GetOp {
     pub(crate) req: RangeRequest,
 }
 
+impl KeyRange for GetOp {
+    fn key_range(&mut self) -> (&mut Bytes, &mut Bytes) {
+        (&mut self.req.key, &mut self.req.range_end)
+    }
+}
+
 impl GetOp {
     /// A get of `key` alone.
     pub fn new(key: impl AsRef<[u8]>) -> GetOp {
@@ -82,23 +61,7 @@ impl GetOp {
         }
     }
 
-    /// Every key starting with the key given (all keys, for an empty key).
-    pub fn prefix(mut self) -> Self {
-        prefix_range(&mut self.req.key, &mut self.req.range_end);
-        self
-    }
-
-    /// Every key from the key given up to `end`, excluded (`"\0"`: every key from the key on).
-    pub fn range_end(mut self, end: impl AsRef<[u8]>) -> Self {
-        self.req.range_end = bytes(end);
-        self
-    }
-
-    /// Every key greater than or equal to the key given.
-    pub fn from_key(mut self) -> Self {
-        self.req.range_end = Bytes::from_static(b"\0");
-        self
-    }
+    range_options!("Every key");
 
     /// At most `limit` keys (0: no limit). The answer's `more` says whether there were more.
     pub fn limit(mut self, limit: i64) -> Self {
@@ -213,6 +176,12 @@ pub struct DeleteOp {
     pub(crate) req: DeleteRangeRequest,
 }
 
+impl KeyRange for DeleteOp {
+    fn key_range(&mut self) -> (&mut Bytes, &mut Bytes) {
+        (&mut self.req.key, &mut self.req.range_end)
+    }
+}
+
 impl DeleteOp {
     /// A delete of `key` alone.
     pub fn new(key: impl AsRef<[u8]>) -> DeleteOp {
@@ -224,23 +193,7 @@ impl DeleteOp {
         }
     }
 
-    /// Every key starting with the key given (all keys, for an empty key).
-    pub fn prefix(mut self) -> Self {
-        prefix_range(&mut self.req.key, &mut self.req.range_end);
-        self
-    }
-
-    /// Every key from the key given up to `end`, excluded.
-    pub fn range_end(mut self, end: impl AsRef<[u8]>) -> Self {
-        self.req.range_end = bytes(end);
-        self
-    }
-
-    /// Every key greater than or equal to the key given.
-    pub fn from_key(mut self) -> Self {
-        self.req.range_end = Bytes::from_static(b"\0");
-        self
-    }
+    range_options!("Every key");
 
     /// Also returns the deleted key-value pairs (`prev_kvs` of the answer).
     pub fn prev_kv(mut self) -> Self {

@@ -11,9 +11,9 @@
 //! ```
 
 use super::client::Client;
-use super::kv::bytes;
 use super::lease::KeepAlive;
 use super::proto::v3lockpb::{LockRequest, LockResponse, UnlockRequest, UnlockResponse};
+use super::range::bytes;
 use crate::error::Result;
 use crate::retry::{Deadline, Retry};
 

@@ -63,6 +63,7 @@ mod lease;
 mod lock;
 mod maintenance;
 pub mod proto;
+mod range;
 mod rpc;
 mod txn;
 mod watch;
@@ -71,9 +72,7 @@ pub use crate::error::{GrpcCode, V3ErrorKind};
 pub use auth::Permission;
 pub use client::Client;
 pub use election::{Observe, ObserveBuilder};
-pub use kv::{
-    prefix_end, BoxFuture, Delete, DeleteOp, Get, GetOp, Put, PutOp, SortOrder, SortTarget,
-};
+pub use kv::{BoxFuture, Delete, DeleteOp, Get, GetOp, Put, PutOp, SortOrder, SortTarget};
 pub use lease::{KeepAlive, LeaseLost, LeaseState};
 pub use lock::Session;
 pub use proto::etcdserverpb::{
@@ -86,5 +85,6 @@ pub use proto::etcdserverpb::{
 pub use proto::mvccpb::{Event, KeyValue};
 pub use proto::v3electionpb::{LeaderKey, ProclaimResponse, ResignResponse};
 pub use proto::v3lockpb::{LockResponse, UnlockResponse};
+pub use range::prefix_end;
 pub use txn::{Compare, CompareOp, Op, Txn, TxnOp};
 pub use watch::{Watch, WatchBuilder, WatchItem, DEFAULT_WATCH_BUFFER};

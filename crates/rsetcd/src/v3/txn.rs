@@ -17,10 +17,11 @@
 use std::future::IntoFuture;
 
 use super::client::Client;
-use super::kv::{bytes, prefix_end, BoxFuture, DeleteOp, GetOp, PutOp};
+use super::kv::{BoxFuture, DeleteOp, GetOp, PutOp};
 use super::proto::etcdserverpb::compare::{CompareResult, CompareTarget, TargetUnion};
 use super::proto::etcdserverpb::request_op::Request;
 use super::proto::etcdserverpb::{self as pb, RequestOp, TxnRequest, TxnResponse};
+use super::range::{bytes, range_options, KeyRange};
 use crate::retry::Retry;
 
 /// How a compare compares the key's field with the value given.
@@ -54,6 +55,12 @@ impl From<CompareOp> for CompareResult {
 /// Equal, 0)` holds when `k` does not exist.
 #[derive(Debug, Clone)]
 pub struct Compare(pub(crate) pb::Compare);
+
+impl KeyRange for Compare {
+    fn key_range(&mut self) -> (&mut bytes::Bytes, &mut bytes::Bytes) {
+        (&mut self.0.key, &mut self.0.range_end)
+    }
+}
 
 impl Compare {
     fn new(
@@ -116,17 +123,7 @@ impl Compare {
         Compare::new(key, op, CompareTarget::Lease, TargetUnion::Lease(lease))
     }
 
-    /// Applies the compare to every key starting with the key given.
-    pub fn prefix(mut self) -> Self {
-        self.0.range_end = prefix_end(&self.0.key);
-        self
-    }
-
-    /// Applies the compare to every key from the key given up to `end`, excluded.
-    pub fn range_end(mut self, end: impl AsRef<[u8]>) -> Self {
-        self.0.range_end = bytes(end);
-        self
-    }
+    range_options!("Applies the compare to every key");
 }
 
 /// One operation of a transaction branch.

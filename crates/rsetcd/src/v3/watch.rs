@@ -34,10 +34,11 @@ use std::time::Duration;
 
 use super::client::Client;
 use super::hub::Command;
-use super::kv::{bytes, prefix_end, BoxFuture};
+use super::kv::BoxFuture;
 use super::proto::etcdserverpb::watch_create_request::FilterType;
 use super::proto::etcdserverpb::WatchCreateRequest;
 use super::proto::mvccpb::Event;
+use super::range::{bytes, range_options, KeyRange};
 use crate::error::{Error, Result};
 use crate::retry::outage::DEFAULT_GIVE_UP;
 
@@ -79,29 +80,14 @@ pub struct WatchBuilder<'a> {
 /// How many unread items a watch holds by default (see [`WatchBuilder::buffer`]).
 pub const DEFAULT_WATCH_BUFFER: usize = 256;
 
+impl KeyRange for WatchBuilder<'_> {
+    fn key_range(&mut self) -> (&mut bytes::Bytes, &mut bytes::Bytes) {
+        (&mut self.req.key, &mut self.req.range_end)
+    }
+}
+
 impl WatchBuilder<'_> {
-    /// Watches every key starting with the key given (every key, for an empty key).
-    pub fn prefix(mut self) -> Self {
-        if self.req.key.is_empty() {
-            self.req.key = bytes::Bytes::from_static(b"\0");
-            self.req.range_end = bytes::Bytes::from_static(b"\0");
-        } else {
-            self.req.range_end = prefix_end(&self.req.key);
-        }
-        self
-    }
-
-    /// Watches every key from the key given up to `end`, excluded.
-    pub fn range_end(mut self, end: impl AsRef<[u8]>) -> Self {
-        self.req.range_end = bytes(end);
-        self
-    }
-
-    /// Watches every key greater than or equal to the key given.
-    pub fn from_key(mut self) -> Self {
-        self.req.range_end = bytes::Bytes::from_static(b"\0");
-        self
-    }
+    range_options!("Watches every key");
 
     /// Starts at `revision` (included), replaying the history from there; by default the
     /// watch starts after the current revision.
