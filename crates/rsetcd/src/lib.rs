@@ -48,22 +48,28 @@
 //! ## Failover and retries
 //!
 //! A client holds a list of endpoints and remembers which one answered last; that one is tried
-//! first. On each request:
+//! first. Every request — v2 and v3, reads, writes and the opening of every v3 stream — goes
+//! through one retry layer, which sorts each failure by what it proves about the request:
 //!
-//! - A request that never reached a server (connection refused, connect timeout, TLS handshake
-//!   failure) goes on to the next endpoint. This is always safe.
-//! - A read (GET) that reached a server but got no complete answer in time, or got a 5xx answer, is
-//!   tried on the next endpoint.
-//! - A write (PUT, POST, DELETE) that may have reached a server and got no answer is **never re-sent
-//!   behind your back**: it returns [`Error::OutcomeUnknown`], meaning it may or may not have been
-//!   applied. So is a write that etcd answered with error 300 (`RaftInternal`, a proposal that timed
-//!   out). A call may opt in to re-sending with `.retry_unknown_outcome()`, for writes that are safe to
-//!   apply twice (a compare-and-swap on `prev_index` is: the second attempt fails the comparison).
+//! - **Never sent** (connection refused or timed out, TLS handshake or certificate refused, an
+//!   HTTP/2 stream the server refused or left unprocessed by its GOAWAY, a v2 request not written
+//!   in full): it goes on to the next endpoint. This is always safe.
+//! - **Declined** by etcd before acting (v3: no leader, not capable, a learner): next endpoint too.
+//! - **Sent without an answer** (a reset, EOF or broken pipe after the request left, a cut answer,
+//!   a timeout after it left), or answered "I do not know" (v2 error 300 `RaftInternal`, v3
+//!   "request timed out"): a read goes to the next endpoint; a write is **never re-sent behind
+//!   your back**: it returns [`Error::OutcomeUnknown`], meaning it may or may not have been
+//!   applied. A call may opt in to re-sending with `.retry_unknown_outcome()`, for writes that are
+//!   safe to apply twice (a compare-and-swap on `prev_index` is: the second attempt fails the
+//!   comparison).
+//! - A v2 server failure (5xx) sends a read to the next endpoint; any other answer is final.
 //! - When every endpoint failed, [`Error::NoMoreHosts`] lists each endpoint with its own failure.
 //! - With `allow_reconnect(false)` only the first endpoint is used.
 //!
 //! Each attempt on one endpoint is bounded by the request timeout (default 5 s; connect timeout
-//! 2 s), so a node that accepts connections but never answers costs at most that long.
+//! 2 s), so a node that accepts connections but never answers costs at most that long; with
+//! [`ClientBuilder::total_timeout`] the whole call (every attempt, connecting, an auth token
+//! refresh) is bounded too, and each attempt's bound is cut to what is left of it.
 
 #![warn(missing_docs)]
 
@@ -72,7 +78,7 @@ pub mod discovery;
 pub mod endpoints;
 mod error;
 mod net;
-pub(crate) mod retry;
+mod retry;
 pub mod tls;
 pub mod v2;
 pub mod v3;

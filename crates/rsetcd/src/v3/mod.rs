@@ -24,12 +24,13 @@
 //!
 //! ## Failover and retries
 //!
-//! The rules of the crate root hold here too: a request that never reached a server goes on to
-//! the next endpoint; a read that got no answer (or an `Unavailable` answer: no leader, a member
-//! stopping) is tried on the next endpoint; a write whose outcome is unknown (the connection died
-//! after it was sent, the request timeout ran out, or etcd answered "request timed out") is
+//! The rules of the crate root hold here too (one retry layer runs both APIs): a call that never
+//! reached a server (or that etcd declined: no leader, a learner) goes on to the next endpoint; a
+//! read that got no answer, or an answer saying etcd does not know (request timed out, leader
+//! changed, server stopped), is tried on the next endpoint; a write whose outcome is unknown is
 //! **never re-sent**: it returns [`Error::OutcomeUnknown`](crate::Error::OutcomeUnknown) unless
-//! the call opted in with `.retry_unknown_outcome()`.
+//! the call opted in with `.retry_unknown_outcome()`. A call handed to an HTTP/2 connection counts
+//! as sent unless etcd refused its stream (`REFUSED_STREAM`, or a `GOAWAY` below it).
 //!
 //! ## Long-lived streams
 //!
