@@ -24,7 +24,7 @@
 //! - Any other answer is final.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
 use crate::endpoints::{Endpoint, EndpointSet};
 use crate::error::{Error, Result};
@@ -169,6 +169,8 @@ pub(crate) struct Call<'a> {
     pub(crate) deadline: Deadline,
     /// The current attempt's progress (reset before each).
     pub(crate) progress: Progress,
+    /// No attempt has been made yet: the first counts from the deadline's start.
+    fresh: AtomicBool,
     /// Where to start instead of the endpoint that answered last (an index into the list,
     /// taken modulo its length): a stream resuming after its endpoint failed starts after it.
     first: Option<u32>,
@@ -187,6 +189,7 @@ impl<'a> Call<'a> {
             retry,
             deadline,
             progress: Progress::tracked(),
+            fresh: AtomicBool::new(true),
             first: None,
         }
     }
@@ -229,12 +232,13 @@ impl<'a> Call<'a> {
         for i in 0..tries {
             let idx = (start + i) % list.len();
             let endpoint = &list[idx];
-            let Some(limit) = self.deadline.next_attempt() else {
+            let fresh = self.fresh.swap(false, Ordering::Relaxed);
+            let Some(bound) = self.deadline.next_attempt(fresh) else {
                 break;
             };
             self.progress.restart();
-            let outcome = match limit {
-                Some(limit) => tokio::time::timeout(limit, attempt(endpoint.clone()))
+            let outcome = match bound {
+                Some((end, limit)) => tokio::time::timeout_at(end, attempt(endpoint.clone()))
                     .await
                     .unwrap_or_else(|_| Err(timed_out(endpoint, limit, &self.progress))),
                 None => attempt(endpoint.clone()).await,
