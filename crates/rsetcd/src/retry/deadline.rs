@@ -13,7 +13,7 @@ use crate::error::Error;
 pub(crate) struct Deadline {
     /// The bound of one attempt (`None`: none, a wait without a timeout).
     attempt: Option<Duration>,
-    /// The whole call's bound and when it runs out (`None`: only the attempts are bounded).
+    /// The whole call's bound and when the call started (`None`: only the attempts are bounded).
     total: Option<(Duration, Instant)>,
 }
 
@@ -22,7 +22,7 @@ impl Deadline {
     pub(crate) fn new(attempt: Option<Duration>, total: Option<Duration>) -> Deadline {
         Deadline {
             attempt,
-            total: total.map(|t| (t, Instant::now() + t)),
+            total: total.map(|t| (t, Instant::now())),
         }
     }
 
@@ -33,7 +33,7 @@ impl Deadline {
 
     /// When the whole call must be over, if it is bounded.
     pub(crate) fn until(&self) -> Option<Instant> {
-        self.total.map(|(_, at)| at)
+        self.total.map(|(total, start)| start + total)
     }
 
     /// The next attempt's end and bound (`Some(None)`: unbounded), or `None` when the call's
@@ -42,10 +42,14 @@ impl Deadline {
     pub(crate) fn next_attempt(&self, fresh: bool) -> Option<Option<(Instant, Duration)>> {
         match self.total {
             None => Some(self.attempt.map(|a| (Instant::now() + a, a))),
-            Some((total, until)) => {
-                let now = if fresh { until - total } else { Instant::now() };
-                let limit = attempt_limit(self.attempt, until.saturating_duration_since(now))?;
-                Some(limit.map(|l| (now + l, l)))
+            Some((total, start)) if fresh => {
+                let limit = self.attempt.map_or(total, |a| a.min(total));
+                Some(Some((start + limit, limit)))
+            }
+            Some((total, start)) => {
+                let now = Instant::now();
+                let left = (start + total).saturating_duration_since(now);
+                Some(attempt_limit(self.attempt, left)?.map(|l| (now + l, l)))
             }
         }
     }
