@@ -237,12 +237,12 @@ impl<'a> Call<'a> {
                 break;
             };
             self.progress.restart();
-            let outcome = match bound {
-                Some((end, limit)) => tokio::time::timeout_at(end, attempt(endpoint.clone()))
-                    .await
-                    .unwrap_or_else(|_| Err(timed_out(endpoint, limit, &self.progress))),
-                None => attempt(endpoint.clone()).await,
-            };
+            // One await point for bounded and unbounded attempts alike: a second one would give
+            // the attempt's future a second place in this future, and a copy into it.
+            let (end, limit) = bound.unwrap_or_else(unbounded);
+            let outcome = tokio::time::timeout_at(end, attempt(endpoint.clone()))
+                .await
+                .unwrap_or_else(|_| Err(timed_out(endpoint, limit, &self.progress)));
             let failure = match outcome {
                 Ok(answer) => {
                     self.endpoints.mark_good(&list, idx);
@@ -264,6 +264,13 @@ impl<'a> Call<'a> {
         }
         Err(Error::from_failures(failures))
     }
+}
+
+/// The "bound" of an attempt without one: far beyond any wait (tokio has no timer that never
+/// fires; this one is 30 years away).
+fn unbounded() -> (tokio::time::Instant, std::time::Duration) {
+    let never = std::time::Duration::from_secs(30 * 365 * 24 * 3600);
+    (tokio::time::Instant::now() + never, never)
 }
 
 /// An attempt whose timeout ran out: before its request left, a connect timeout; after, the
