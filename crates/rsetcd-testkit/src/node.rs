@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::ports::{alloc_port, release_port};
-use crate::{probe, Error, Result};
+use crate::{probe, Error, Result, V2Api};
 
 /// TLS settings for an etcd node's client URLs.
 #[derive(Debug, Clone)]
@@ -26,6 +26,7 @@ pub struct ServerTls {
 #[derive(Debug, Clone)]
 pub(crate) struct Settings {
     pub(crate) args: Vec<String>,
+    pub(crate) v2: V2Api,
     pub(crate) unsafe_no_fsync: bool,
     pub(crate) tls: Option<ServerTls>,
     pub(crate) heartbeat_ms: u64,
@@ -37,6 +38,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             args: Vec::new(),
+            v2: V2Api::from_env(),
             unsafe_no_fsync: false,
             tls: None,
             heartbeat_ms: 100,
@@ -108,6 +110,19 @@ impl EtcdBuilder {
     pub fn arg(mut self, arg: impl Into<String>) -> Self {
         self.settings.args.push(arg.into());
         self
+    }
+
+    /// Whether and how the node serves the v2 API (default: [`V2Api::from_env`], which is
+    /// [`V2Api::Enabled`] unless `$RSETCD_ETCD_V2` says otherwise).
+    pub fn v2(mut self, v2: V2Api) -> Self {
+        self.settings.v2 = v2;
+        self
+    }
+
+    /// Serve the v2 API through etcd's emulation on the v3 keyspace under `prefix`
+    /// (`--experimental-enable-v2v3`): the same as `.v2(V2Api::Emulated(prefix))`.
+    pub fn v2v3_prefix(self, prefix: &str) -> Self {
+        self.v2(V2Api::Emulated(prefix.to_string()))
     }
 
     /// Make fsync nearly free, for benchmarks that measure the client rather than the disk: passes
@@ -221,11 +236,13 @@ pub(crate) fn temp_dir() -> Result<tempfile::TempDir> {
 fn supports_no_fsync() -> bool {
     static KNOWN: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     *KNOWN.get_or_init(|| {
-        let bin = std::env::var("RSETCD_ETCD_BIN").unwrap_or_else(|_| "etcd".into());
-        Command::new(bin).arg("--help").output().is_ok_and(|o| {
-            String::from_utf8_lossy(&o.stdout).contains("unsafe-no-fsync")
-                || String::from_utf8_lossy(&o.stderr).contains("unsafe-no-fsync")
-        })
+        Command::new(crate::etcd_bin())
+            .arg("--help")
+            .output()
+            .is_ok_and(|o| {
+                String::from_utf8_lossy(&o.stdout).contains("unsafe-no-fsync")
+                    || String::from_utf8_lossy(&o.stderr).contains("unsafe-no-fsync")
+            })
     })
 }
 
@@ -330,6 +347,11 @@ impl Etcd {
         format!("{scheme}://127.0.0.1:{}", self.client_port)
     }
 
+    /// Whether and how the node serves the v2 API.
+    pub fn v2_api(&self) -> &V2Api {
+        &self.settings.v2
+    }
+
     /// The client port.
     pub fn client_port(&self) -> u16 {
         self.client_port
@@ -407,11 +429,10 @@ impl Etcd {
     }
 
     fn command(&self) -> Command {
-        let bin = std::env::var("RSETCD_ETCD_BIN").unwrap_or_else(|_| "etcd".into());
-        let mut cmd = Command::new(bin);
+        let mut cmd = Command::new(crate::etcd_bin());
         let client = self.client_url();
         let peer = self.peer_url();
-        cmd.arg("--enable-v2=true")
+        cmd.args(self.settings.v2.args())
             .arg(format!("--name={}", self.name))
             .arg(format!(
                 "--data-dir={}",
@@ -475,15 +496,28 @@ impl Etcd {
     ///
     /// The test kit speaks no TLS: a TLS node counts as healthy once its log (since it was last
     /// started) says `serving client traffic securely` and its client port accepts connections.
+    /// Under etcd's v2 emulation ([`V2Api::Emulated`]) `/health` and `/version` never answer
+    /// (3.4.23 holds the request, 3.5.1 closes the connection), so there a node is healthy once
+    /// `GET /v2/keys/` answers, which also needs a quorum.
     pub fn wait_healthy(&self, timeout: Duration) -> Result<()> {
         self.wait_for(timeout, "healthy", |n| {
             if n.settings.tls.is_some() {
                 n.tls_serving()
+            } else if n.emulated() {
+                n.v2v3_serving()
             } else {
                 probe::get(n.client_port, "/health")
                     .is_some_and(|b| b.contains(r#""health":"true""#))
             }
         })
+    }
+
+    fn emulated(&self) -> bool {
+        matches!(self.settings.v2, V2Api::Emulated(_))
+    }
+
+    fn v2v3_serving(&self) -> bool {
+        probe::get(self.client_port, "/v2/keys/").is_some_and(|b| b.contains(r#""action""#))
     }
 
     /// Waits until the node serves client requests (`GET /version` answers). etcd 3.4 serves
@@ -504,6 +538,8 @@ impl Etcd {
     fn serving(&self) -> bool {
         if self.settings.tls.is_some() {
             self.tls_serving()
+        } else if self.emulated() {
+            self.v2v3_serving()
         } else {
             probe::get(self.client_port, "/version").is_some()
         }
@@ -511,7 +547,7 @@ impl Etcd {
 
     fn tls_serving(&self) -> bool {
         let log = self.log_since_spawn();
-        TLS_SERVING.iter().any(|line| log.contains(line)) && probe::accepts(self.client_port)
+        log.contains(TLS_SERVING) && probe::accepts(self.client_port)
     }
 
     /// Polls `ok` every 25 ms until it holds, the timeout passes or the process exits.
@@ -621,11 +657,10 @@ const LOG_TAIL: usize = 20;
 /// Logged (zap) by etcd 3.4/3.5 once its peer and client servers are started, before it has a quorum.
 const LISTENING: &str = "now serving peer/client/metrics";
 
-/// Logged once a TLS client listener serves requests (zap, etcd 3.4/3.5; capnslog).
-const TLS_SERVING: [&str; 2] = [
-    "serving client traffic securely",
-    "ready to serve client requests",
-];
+/// Logged (zap, etcd 3.4 and 3.5) once a TLS client listener serves requests. etcd 3.5 logs
+/// "ready to serve client requests" a few lines earlier, before its TLS listener is up: that line
+/// does not count.
+const TLS_SERVING: &str = "serving client traffic securely";
 
 impl Drop for Etcd {
     fn drop(&mut self) {
