@@ -73,21 +73,27 @@ impl std::fmt::Display for Version {
     }
 }
 
-fn version_of(bin: &Path) -> Option<Version> {
-    let out = Command::new(bin).arg("--version").output().ok()?;
+/// Runs `bin` with `args` and reads the version it prints.
+fn version_of(bin: &Path, args: &[&str]) -> Option<Version> {
+    // etcdctl prints its version with `version` (v3; `--version` is a v2-only flag).
+    let out = Command::new(bin)
+        .args(args)
+        .env("ETCDCTL_API", "3")
+        .output()
+        .ok()?;
     Version::parse_version_output(&String::from_utf8_lossy(&out.stdout))
 }
 
 /// The version of [`etcd_bin`] (asked once per process), `None` if it cannot be run.
 pub fn etcd_version() -> Option<Version> {
     static KNOWN: OnceLock<Option<Version>> = OnceLock::new();
-    *KNOWN.get_or_init(|| version_of(&etcd_bin()))
+    *KNOWN.get_or_init(|| version_of(&etcd_bin(), &["--version"]))
 }
 
 /// The version of [`etcdctl_bin`] (asked once per process), `None` if it cannot be run.
 pub fn etcdctl_version() -> Option<Version> {
     static KNOWN: OnceLock<Option<Version>> = OnceLock::new();
-    *KNOWN.get_or_init(|| version_of(&etcdctl_bin()))
+    *KNOWN.get_or_init(|| version_of(&etcdctl_bin(), &["version"]))
 }
 
 #[cfg(test)]
