@@ -45,7 +45,8 @@ mod reaper;
 mod spawner;
 mod v2api;
 
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 pub use bin::{etcd_bin, etcd_version, etcdctl_bin, etcdctl_version, Version};
@@ -130,6 +131,24 @@ pub fn shared() -> Result<&'static Etcd> {
     })
     .as_ref()
     .map_err(|e| Error::Start(e.clone()))
+}
+
+/// One node per v2 mode ([`V2Api`]) shared by a whole test binary, like [`shared`]: started on
+/// first use with that mode, killed when the process exits.
+pub fn shared_with(v2: V2Api) -> Result<&'static Etcd> {
+    type Nodes = Mutex<HashMap<V2Api, std::result::Result<&'static Etcd, String>>>;
+    static NODES: OnceLock<Nodes> = OnceLock::new();
+    let mut nodes = NODES
+        .get_or_init(Nodes::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    let node = nodes.entry(v2.clone()).or_insert_with(|| {
+        let node = Etcd::builder().v2(v2).start().map_err(|e| e.to_string())?;
+        reaper::remove_at_exit(node.data_dir().to_path_buf());
+        let node: &'static Etcd = Box::leak(Box::new(node));
+        Ok(node)
+    });
+    node.clone().map_err(Error::Start)
 }
 
 impl Etcd {

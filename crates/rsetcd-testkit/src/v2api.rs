@@ -4,7 +4,7 @@
 ///
 /// The default is [`V2Api::Enabled`] unless `$RSETCD_ETCD_V2` says otherwise: `off` (or `0`,
 /// `false`, `no`) gives [`V2Api::Disabled`], `v2v3:<prefix>` gives [`V2Api::Emulated`].
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
 pub enum V2Api {
     /// `--enable-v2=true`: the v2 store (etcd 3.4 and 3.5; 3.6 refuses the flag).
