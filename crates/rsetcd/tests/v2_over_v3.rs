@@ -56,7 +56,10 @@ async fn set_create_update_and_compare_and_swap_answer_as_v2() {
         .unwrap_err();
     assert_eq!(code(&err), EtcdCode::NodeExist);
     assert_eq!(cause(&err), "/message");
-    assert!(err.index().is_some_and(|i| i >= r2.etcd_index), "the index of the read");
+    assert!(
+        err.index().is_some_and(|i| i >= r2.etcd_index),
+        "the index of the read"
+    );
     let created = e.write(&WriteOp::create("/new", "n")).await.unwrap();
     assert_eq!(created.action, Action::Create);
 
