@@ -311,8 +311,8 @@ struct Moved {
 
 /// A directory's lease changes from `old` to `new` (0: none): every node below it that lived on
 /// `old` moves to `new`, and so does every node whose own lease would outlive `new` (a TTL of
-/// `new_ttl` seconds). One put per node moved, in the same transaction: a directory with more
-/// nodes than etcd's `--max-txn-ops` (128) cannot change its TTL.
+/// `new_ttl` seconds). One put (and one compare) per node moved, in the same transaction: a
+/// directory with more nodes than etcd's `--max-txn-ops` (128) cannot change its TTL.
 async fn move_subtree(
     engine: &Engine,
     snap: &Snapshot,
@@ -329,7 +329,7 @@ async fn move_subtree(
         let others = below.all().map(|kv| kv.lease).filter(|l| *l != old);
         remaining.fetch(engine.client(), others).await?;
     }
-    let ops = below
+    let moving: Vec<&KeyValue> = below
         .all()
         .filter(|kv| {
             kv.lease == old
@@ -338,10 +338,16 @@ async fn move_subtree(
                     None => false,
                 }
         })
+        .collect();
+    // A node deleted since the read must fail the compares, not the put (which keeps the
+    // value of a key that must exist): the level compares only see changed or new keys.
+    let mut compares = below.compares(layout, dir, snap.revision());
+    compares.extend(moving.iter().map(|kv| {
+        crate::v3::Compare::mod_revision(&kv.key, crate::v3::CompareOp::Equal, kv.mod_revision)
+    }));
+    let ops = moving
+        .iter()
         .map(|kv| put(kv.key.to_vec(), Vec::new(), new, true))
         .collect();
-    Ok(Moved {
-        compares: below.compares(layout, dir, snap.revision()),
-        ops,
-    })
+    Ok(Moved { compares, ops })
 }
