@@ -1,10 +1,16 @@
 //! `rsetcd` against Debian's `ETCDCTL_API=2 etcdctl` on the same real etcd: stdout, stderr and exit
 //! code must match, with indexes (and expiration times) normalised only where they must differ.
+//!
+//! The etcdctl is `rsetcd_testkit::etcdctl_bin()`: the one beside `$RSETCD_ETCD_BIN` when there is
+//! one (etcdctl 3.5.1 for the etcd 3.5.1 of `scripts/install-etcd.sh --with-3.5`), else Debian's.
+//! Two known differences of etcd 3.5 are handled where they occur, and only on 3.5:
+//! etcdctl 3.5 exits 128 where 3.4 exits 1 (rsetcd keeps 3.4's 1), and etcd 3.5's v2 store
+//! answers `updatedir --ttl` with a 500 (see `updatedir_ttl_is_a_server_regression_on_35`).
 
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use rsetcd_testkit::Etcd;
+use rsetcd_testkit::{Etcd, Version};
 
 struct Run {
     stdout: String,
@@ -46,8 +52,58 @@ fn run_api(api: &str, program: &str, endpoint: &str, args: &[&str], stdin: Optio
     }
 }
 
+/// The etcdctl to compare with (see the module comment).
+fn etcdctl() -> String {
+    rsetcd_testkit::etcdctl_bin().to_string_lossy().into_owned()
+}
+
+/// etcdctl's exit code as etcdctl 3.4 gives it: etcdctl 3.5 exits 128 for a usage error (`get`
+/// without a key, `set` without a value) where 3.4 exits 1, and rsetcd follows 3.4.
+fn etcdctl_code(code: i32) -> i32 {
+    let is_35 = rsetcd_testkit::etcdctl_version().is_some_and(|v| v >= Version::new(3, 5, 0));
+    if is_35 && code == 128 {
+        1
+    } else {
+        code
+    }
+}
+
+/// Whether the server is etcd 3.5 (or later).
+fn server_is_35() -> bool {
+    rsetcd_testkit::etcd_version().is_some_and(|v| v >= Version::new(3, 5, 0))
+}
+
+/// etcd 3.5's v2 store answers a TTL update of an existing directory (`PUT d?dir=true&prevExist=true&ttl=50`)
+/// with 500 `{"errorCode":300,"message":"Raft Internal Error","cause":"nodePath /1/d : Not a file ()"}`
+/// (3.4.23: 200 update), a server regression: etcdctl and rsetcd cannot agree on it (etcdctl 3.4
+/// reports the 500 as "has no leader", rsetcd as an unknown outcome of a 300). On 3.5 this checks
+/// that the regression is still what both tools meet: both fail with exit code 4, and rsetcd
+/// shows the server's error. When etcd fixes it, this assertion fails and the skip can go.
+fn updatedir_ttl_is_a_server_regression_on_35(url: &str, args: &[&str]) {
+    let e_args: Vec<String> = args.iter().map(|a| a.replace("/P", "/e")).collect();
+    let r_args: Vec<String> = args.iter().map(|a| a.replace("/P", "/r")).collect();
+    let e = run(
+        &etcdctl(),
+        url,
+        &e_args.iter().map(String::as_str).collect::<Vec<_>>(),
+        None,
+    );
+    let r = run(
+        RSETCD,
+        url,
+        &r_args.iter().map(String::as_str).collect::<Vec<_>>(),
+        None,
+    );
+    assert_eq!((e.code, r.code), (4, 4), "{} / {}", e.stderr, r.stderr);
+    assert!(
+        r.stderr.contains("Raft Internal Error") && r.stderr.contains("Not a file"),
+        "etcd 3.5's updatedir regression changed: {}",
+        r.stderr
+    );
+}
+
 fn etcdctl_available() -> bool {
-    let ok = Command::new("etcdctl").arg("--version").output().is_ok();
+    let ok = Command::new(etcdctl()).arg("--version").output().is_ok();
     if !ok {
         eprintln!("\n!!!!! etcdctl is not installed: SKIPPING the etcdctl comparison (run scripts/install-etcd.sh) !!!!!\n");
     }
@@ -103,7 +159,7 @@ fn same(url: &str, args: &[&str], stdin: Option<&str>) {
     let e_args: Vec<String> = args.iter().map(|a| a.replace("/P", "/e")).collect();
     let r_args: Vec<String> = args.iter().map(|a| a.replace("/P", "/r")).collect();
     let e = run(
-        "etcdctl",
+        &etcdctl(),
         url,
         &e_args.iter().map(String::as_str).collect::<Vec<_>>(),
         stdin,
@@ -117,7 +173,7 @@ fn same(url: &str, args: &[&str], stdin: Option<&str>) {
     let (eo, ro) = (normalise(&e.stdout, "/e"), normalise(&r.stdout, "/r"));
     let (ee, re) = (normalise(&e.stderr, "/e"), normalise(&r.stderr, "/r"));
     assert_eq!(
-        (eo.as_str(), ee.as_str(), e.code),
+        (eo.as_str(), ee.as_str(), etcdctl_code(e.code)),
         (ro.as_str(), re.as_str(), r.code),
         "\n`{}` differs (left etcdctl, right rsetcd)",
         args.join(" ")
@@ -146,7 +202,7 @@ fn v3_key_commands_match_etcdctl_v3() {
         r_args.extend(args.iter().map(|a| a.replace("/P", "/r")));
         let e = run_api(
             "3",
-            "etcdctl",
+            &etcdctl(),
             &url,
             &e_args.iter().map(String::as_str).collect::<Vec<_>>(),
             None,
@@ -221,10 +277,14 @@ fn key_commands_in_every_output_format() {
             (with(&["set", "/P/only-key"]), None),
         ];
         for (args, stdin) in &steps {
+            if server_is_35() && args.contains(&"updatedir") && args.contains(&"--ttl") {
+                updatedir_ttl_is_a_server_regression_on_35(&url, args);
+                continue;
+            }
             same(&url, args, *stdin);
         }
         // Clean up for the next format.
-        run("etcdctl", &url, &["rm", "/e", "--recursive"], None);
+        run(&etcdctl(), &url, &["rm", "/e", "--recursive"], None);
         run(RSETCD, &url, &["rm", "/r", "--recursive"], None);
     }
 }
@@ -237,7 +297,7 @@ fn reads_of_the_same_state_match_exactly() {
     let node = Etcd::start().unwrap();
     let url = node.client_url();
     for k in ["/s/a", "/s/b/c", "/s/b/d", "/s/e"] {
-        run("etcdctl", &url, &["set", k, "value of it"], None);
+        run(&etcdctl(), &url, &["set", k, "value of it"], None);
     }
     for args in [
         vec!["get", "/s/a"],
@@ -255,7 +315,7 @@ fn reads_of_the_same_state_match_exactly() {
         vec!["get", "/nope"],
         vec!["-o", "json", "get", "/nope"],
     ] {
-        let e = run("etcdctl", &url, &args, None);
+        let e = run(&etcdctl(), &url, &args, None);
         let r = run(RSETCD, &url, &args, None);
         assert_eq!(
             (&e.stdout, &e.stderr, e.code),
@@ -273,7 +333,12 @@ fn watch_and_exec_watch_match() {
     }
     let node = Etcd::start().unwrap();
     let url = node.client_url();
-    let first = run("etcdctl", &url, &["-o", "json", "set", "/w/k", "one"], None);
+    let first = run(
+        &etcdctl(),
+        &url,
+        &["-o", "json", "set", "/w/k", "one"],
+        None,
+    );
     let index: u64 = first
         .stdout
         .split("\"modifiedIndex\":")
@@ -284,7 +349,7 @@ fn watch_and_exec_watch_match() {
         .unwrap()
         .parse()
         .unwrap();
-    run("etcdctl", &url, &["set", "/w/k", "two"], None);
+    run(&etcdctl(), &url, &["set", "/w/k", "two"], None);
     let after = (index - 1).to_string();
     for args in [
         vec!["watch", "/w/k", "--after-index", after.as_str()],
@@ -306,7 +371,7 @@ fn watch_and_exec_watch_match() {
             after.as_str(),
         ],
     ] {
-        let e = run("etcdctl", &url, &args, None);
+        let e = run(&etcdctl(), &url, &args, None);
         let r = run(RSETCD, &url, &args, None);
         assert_eq!(
             (&e.stdout, &e.stderr, e.code),

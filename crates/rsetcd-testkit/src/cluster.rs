@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use crate::node::{unique_token, FreshData, Settings};
 use crate::ports::{alloc_port, reserve_port};
-use crate::{Error, Etcd, Result, ServerTls};
+use crate::{Error, Etcd, Result, ServerTls, V2Api};
 
 /// A cluster of real etcd members `n1`…`nN` on loopback.
 #[derive(Debug)]
@@ -45,6 +45,14 @@ impl ClusterBuilder {
     /// An extra etcd flag for every member.
     pub fn arg(mut self, arg: impl Into<String>) -> Self {
         self.settings.args.push(arg.into());
+        self
+    }
+
+    /// Whether and how every member serves the v2 API (see [`EtcdBuilder::v2`]).
+    ///
+    /// [`EtcdBuilder::v2`]: crate::EtcdBuilder::v2
+    pub fn v2(mut self, v2: V2Api) -> Self {
+        self.settings.v2 = v2;
         self
     }
 

@@ -1,8 +1,10 @@
 //! Real etcd nodes and clusters on loopback, for tests, demos, benchmarks and `rsetcd dev-cluster`.
 //!
-//! Every node runs the `etcd` found on `PATH` (or at `$RSETCD_ETCD_BIN`) with the v2 API enabled,
-//! quick raft timers (100 ms heartbeat, 1 s election timeout; see [`EtcdBuilder::raft_timers`]),
-//! on free 127.0.0.1 ports that one process never hands out twice, with a temporary directory
+//! Every node runs the `etcd` found on `PATH` (or at `$RSETCD_ETCD_BIN`, see [`etcd_bin`]) with the
+//! v2 API enabled (`--enable-v2=true`; [`EtcdBuilder::v2`] starts it without any v2 flag, as etcd
+//! 3.6 needs, or with etcd's v2-over-v3 emulation; `$RSETCD_ETCD_V2=off` makes "without" the
+//! default), quick raft timers (100 ms heartbeat, 1 s election timeout; see
+//! [`EtcdBuilder::raft_timers`]), on free 127.0.0.1 ports that one process never hands out twice, with a temporary directory
 //! holding its data (`<dir>/data`) and its log (`<dir>/etcd.log`). Starting waits (bounded) until the node is healthy; failures say
 //! what failed and quote the node's log.
 //!
@@ -31,6 +33,7 @@
 
 #![deny(missing_docs)]
 
+mod bin;
 pub mod certs;
 mod cluster;
 pub mod fault;
@@ -40,14 +43,18 @@ mod probe;
 mod proxy;
 mod reaper;
 mod spawner;
+mod v2api;
 
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
+pub use bin::{etcd_bin, etcd_version, etcdctl_bin, etcdctl_version, Version};
 pub use cluster::{Cluster, ClusterBuilder, PendingMember};
 pub use node::{Etcd, EtcdBuilder, ServerTls};
 pub use ports::{dead_endpoint, free_port};
 pub use proxy::Proxy;
+pub use v2api::V2Api;
 
 /// What can go wrong starting or stopping etcd.
 #[derive(Debug, thiserror::Error)]
@@ -124,6 +131,24 @@ pub fn shared() -> Result<&'static Etcd> {
     })
     .as_ref()
     .map_err(|e| Error::Start(e.clone()))
+}
+
+/// One node per v2 mode ([`V2Api`]) shared by a whole test binary, like [`shared`]: started on
+/// first use with that mode, killed when the process exits.
+pub fn shared_with(v2: V2Api) -> Result<&'static Etcd> {
+    type Nodes = Mutex<HashMap<V2Api, std::result::Result<&'static Etcd, String>>>;
+    static NODES: OnceLock<Nodes> = OnceLock::new();
+    let mut nodes = NODES
+        .get_or_init(Nodes::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    let node = nodes.entry(v2.clone()).or_insert_with(|| {
+        let node = Etcd::builder().v2(v2).start().map_err(|e| e.to_string())?;
+        reaper::remove_at_exit(node.data_dir().to_path_buf());
+        let node: &'static Etcd = Box::leak(Box::new(node));
+        Ok(node)
+    });
+    node.clone().map_err(Error::Start)
 }
 
 impl Etcd {

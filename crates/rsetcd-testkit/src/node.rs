@@ -7,7 +7,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::ports::{alloc_port, release_port};
-use crate::{probe, Error, Result};
+use crate::{Error, Result, V2Api};
+
+mod ready;
 
 /// TLS settings for an etcd node's client URLs.
 #[derive(Debug, Clone)]
@@ -26,6 +28,7 @@ pub struct ServerTls {
 #[derive(Debug, Clone)]
 pub(crate) struct Settings {
     pub(crate) args: Vec<String>,
+    pub(crate) v2: V2Api,
     pub(crate) unsafe_no_fsync: bool,
     pub(crate) tls: Option<ServerTls>,
     pub(crate) heartbeat_ms: u64,
@@ -37,6 +40,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             args: Vec::new(),
+            v2: V2Api::from_env(),
             unsafe_no_fsync: false,
             tls: None,
             heartbeat_ms: 100,
@@ -108,6 +112,19 @@ impl EtcdBuilder {
     pub fn arg(mut self, arg: impl Into<String>) -> Self {
         self.settings.args.push(arg.into());
         self
+    }
+
+    /// Whether and how the node serves the v2 API (default: [`V2Api::from_env`], which is
+    /// [`V2Api::Enabled`] unless `$RSETCD_ETCD_V2` says otherwise).
+    pub fn v2(mut self, v2: V2Api) -> Self {
+        self.settings.v2 = v2;
+        self
+    }
+
+    /// Serve the v2 API through etcd's emulation on the v3 keyspace under `prefix`
+    /// (`--experimental-enable-v2v3`): the same as `.v2(V2Api::Emulated(prefix))`.
+    pub fn v2v3_prefix(self, prefix: &str) -> Self {
+        self.v2(V2Api::Emulated(prefix.to_string()))
     }
 
     /// Make fsync nearly free, for benchmarks that measure the client rather than the disk: passes
@@ -221,11 +238,13 @@ pub(crate) fn temp_dir() -> Result<tempfile::TempDir> {
 fn supports_no_fsync() -> bool {
     static KNOWN: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     *KNOWN.get_or_init(|| {
-        let bin = std::env::var("RSETCD_ETCD_BIN").unwrap_or_else(|_| "etcd".into());
-        Command::new(bin).arg("--help").output().is_ok_and(|o| {
-            String::from_utf8_lossy(&o.stdout).contains("unsafe-no-fsync")
-                || String::from_utf8_lossy(&o.stderr).contains("unsafe-no-fsync")
-        })
+        Command::new(crate::etcd_bin())
+            .arg("--help")
+            .output()
+            .is_ok_and(|o| {
+                String::from_utf8_lossy(&o.stdout).contains("unsafe-no-fsync")
+                    || String::from_utf8_lossy(&o.stderr).contains("unsafe-no-fsync")
+            })
     })
 }
 
@@ -330,6 +349,11 @@ impl Etcd {
         format!("{scheme}://127.0.0.1:{}", self.client_port)
     }
 
+    /// Whether and how the node serves the v2 API.
+    pub fn v2_api(&self) -> &V2Api {
+        &self.settings.v2
+    }
+
     /// The client port.
     pub fn client_port(&self) -> u16 {
         self.client_port
@@ -407,11 +431,10 @@ impl Etcd {
     }
 
     fn command(&self) -> Command {
-        let bin = std::env::var("RSETCD_ETCD_BIN").unwrap_or_else(|_| "etcd".into());
-        let mut cmd = Command::new(bin);
+        let mut cmd = Command::new(crate::etcd_bin());
         let client = self.client_url();
         let peer = self.peer_url();
-        cmd.arg("--enable-v2=true")
+        cmd.args(self.settings.v2.args())
             .arg(format!("--name={}", self.name))
             .arg(format!(
                 "--data-dir={}",
@@ -469,79 +492,6 @@ impl Etcd {
         crate::reaper::register(child.id());
         self.child = Some(child);
         Ok(())
-    }
-
-    /// Waits until `GET /health` answers `{"health":"true"}`, which needs a quorum.
-    ///
-    /// The test kit speaks no TLS: a TLS node counts as healthy once its log (since it was last
-    /// started) says `serving client traffic securely` and its client port accepts connections.
-    pub fn wait_healthy(&self, timeout: Duration) -> Result<()> {
-        self.wait_for(timeout, "healthy", |n| {
-            if n.settings.tls.is_some() {
-                n.tls_serving()
-            } else {
-                probe::get(n.client_port, "/health")
-                    .is_some_and(|b| b.contains(r#""health":"true""#))
-            }
-        })
-    }
-
-    /// Waits until the node serves client requests (`GET /version` answers). etcd 3.4 serves
-    /// clients only once it has published itself through raft, so this too needs a quorum.
-    pub fn wait_serving(&self, timeout: Duration) -> Result<()> {
-        self.wait_for(timeout, "serving", |n| n.serving())
-    }
-
-    /// Waits until the process has started its servers and its client port accepts connections,
-    /// quorum or not.
-    fn wait_listening(&self, timeout: Duration) -> Result<()> {
-        self.wait_for(timeout, "listening", |n| {
-            probe::accepts(n.client_port)
-                && (n.log_since_spawn().contains(LISTENING) || n.serving())
-        })
-    }
-
-    fn serving(&self) -> bool {
-        if self.settings.tls.is_some() {
-            self.tls_serving()
-        } else {
-            probe::get(self.client_port, "/version").is_some()
-        }
-    }
-
-    fn tls_serving(&self) -> bool {
-        let log = self.log_since_spawn();
-        TLS_SERVING.iter().any(|line| log.contains(line)) && probe::accepts(self.client_port)
-    }
-
-    /// Polls `ok` every 25 ms until it holds, the timeout passes or the process exits.
-    fn wait_for(&self, timeout: Duration, what: &str, ok: impl Fn(&Etcd) -> bool) -> Result<()> {
-        let Some(pid) = self.pid() else {
-            return Err(Error::NotRunning {
-                name: self.name.clone(),
-            });
-        };
-        let deadline = Instant::now() + timeout;
-        loop {
-            if ok(self) {
-                return Ok(());
-            }
-            if !crate::reaper::alive(pid) {
-                return Err(Error::Exited {
-                    name: self.name.clone(),
-                    log: self.log_for_error(),
-                });
-            }
-            if Instant::now() >= deadline {
-                return Err(Error::NotHealthy {
-                    name: self.name.clone(),
-                    what: what.to_string(),
-                    timeout,
-                    log: self.log_for_error(),
-                });
-            }
-            std::thread::sleep(Duration::from_millis(25));
-        }
     }
 
     /// Kills the process with SIGKILL (`kill -9`) and reaps it. Does nothing if it is not running.
@@ -617,15 +567,6 @@ impl Etcd {
 
 /// How many log lines errors quote.
 const LOG_TAIL: usize = 20;
-
-/// Logged (zap) by etcd 3.4/3.5 once its peer and client servers are started, before it has a quorum.
-const LISTENING: &str = "now serving peer/client/metrics";
-
-/// Logged once a TLS client listener serves requests (zap, etcd 3.4/3.5; capnslog).
-const TLS_SERVING: [&str; 2] = [
-    "serving client traffic securely",
-    "ready to serve client requests",
-];
 
 impl Drop for Etcd {
     fn drop(&mut self) {

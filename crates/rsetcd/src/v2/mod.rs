@@ -9,6 +9,7 @@ mod client;
 mod cluster;
 mod conn;
 pub mod keys;
+pub mod over_v3;
 mod response;
 pub mod stats;
 mod transport;
