@@ -22,7 +22,7 @@ def cluster():
 
 def wipe(url):
     """Deletes every key under the root, straight over HTTP."""
-    with urllib.request.urlopen(url + '/v2/keys/', timeout=5) as r:
+    with urllib.request.urlopen(url + '/v2/keys/?quorum=true', timeout=5) as r:
         node = json.loads(r.read())['node']
     for child in node.get('nodes', []):
         req = urllib.request.Request(

@@ -16,7 +16,8 @@ from fault_server import FaultServer, http
 def raw_get(url, key):
     """The key as etcd stores it, read with urllib (not through the package)."""
     quoted = urllib.request.quote(key, safe='/')
-    with urllib.request.urlopen(url + '/v2/keys' + quoted, timeout=5) as r:
+    # quorum: a member other than the one written to may not have applied the write yet.
+    with urllib.request.urlopen(url + '/v2/keys' + quoted + '?quorum=true', timeout=5) as r:
         return json.loads(r.read())['node']
 
 
