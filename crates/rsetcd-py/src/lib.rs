@@ -7,6 +7,8 @@
 //! iterator. How calls run (one runtime per thread, the GIL released, Ctrl-C, `fork()`) is in
 //! `runtime.rs`.
 
+#![warn(missing_docs)]
+
 mod config;
 mod convert;
 mod core;
