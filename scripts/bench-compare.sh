@@ -33,10 +33,11 @@ trap cleanup EXIT INT TERM
 
 echo "== building rsetcd (release)" >&2
 cargo build --quiet --release -p rsetcd-cli
-rsetcd=$PWD/target/release/rsetcd
+# Cargo's target directory (CARGO_TARGET_DIR when set, as maturin uses it too).
+rsetcd=${CARGO_TARGET_DIR:-$PWD/target}/release/rsetcd
 echo "== building the etcd-client bench (release)" >&2
 (cd bench/etcd-client-bench && cargo build --quiet --release --locked)
-etcd_client_bench=$PWD/bench/etcd-client-bench/target/release/etcd-client-bench
+etcd_client_bench=${CARGO_TARGET_DIR:-$PWD/bench/etcd-client-bench/target}/release/etcd-client-bench
 
 echo "== Python clients in throwaway venvs" >&2
 for lib in pyetcd python-etcd; do

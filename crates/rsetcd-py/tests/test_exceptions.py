@@ -158,6 +158,8 @@ def test_invalid_arguments_are_typed(client):
         Client(port=70000)
     with pytest.raises(pyetcd.client.ClientException):
         Client(host='bad host name with spaces')
+    with pytest.raises(pyetcd.client.ClientException):
+        Client(host=[])
     with pytest.raises(TypeError):
         client.write(5, 'v')
 

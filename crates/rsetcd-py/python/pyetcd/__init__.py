@@ -384,13 +384,6 @@ class EtcdResult(object):
             except Exception as err:  # requests.HTTPError; not a dead host
                 raise EtcdHttpError(str(err)) from err
 
-    @classmethod
-    def _from_native(cls, answer):
-        """An EtcdResult from the native client's ``(payload, x_etcd_index)``."""
-        result = cls.__new__(cls)
-        result._payload, result._x_etcd_index = answer
-        return result
-
     def __repr__(self):
         content = self._response_content
         if content is None or not isinstance(content, str):

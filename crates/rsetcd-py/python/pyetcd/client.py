@@ -199,6 +199,8 @@ class Client(object):
             items = list(host)
         else:
             items = [host]
+        if not items and self._srv_domain is None:
+            raise ClientException('No host given')
         for item in items:
             name, number = _split_host(item, port)
             self._hosts.append((name, number))
