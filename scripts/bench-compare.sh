@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Side-by-side benchmarks in one run: rsetcd bench against wrk (the best possible HTTP client), the
-# Python clients pyetcd and python-etcd, the etcd-client crate (v3), and Debian's etcdctl (v2 and
+# Python clients pyetcd and python-etcd beside rsetcd-py (crates/rsetcd-py: pyetcd's API on rsetcd,
+# sequential and 8 threads), the etcd-client crate (v3), and Debian's etcdctl (v2 and
 # v3) for one-shot commands. Starts its own
 # etcd nodes (one on tmpfs, one on disk), alternates the runs, reports medians, writes BENCHMARKS.md.
 #
@@ -32,16 +33,20 @@ trap cleanup EXIT INT TERM
 
 echo "== building rsetcd (release)" >&2
 cargo build --quiet --release -p rsetcd-cli
-rsetcd=$PWD/target/release/rsetcd
+# Cargo's target directory (CARGO_TARGET_DIR when set, as maturin uses it too).
+rsetcd=${CARGO_TARGET_DIR:-$PWD/target}/release/rsetcd
 echo "== building the etcd-client bench (release)" >&2
 (cd bench/etcd-client-bench && cargo build --quiet --release --locked)
-etcd_client_bench=$PWD/bench/etcd-client-bench/target/release/etcd-client-bench
+etcd_client_bench=${CARGO_TARGET_DIR:-$PWD/bench/etcd-client-bench/target}/release/etcd-client-bench
 
 echo "== Python clients in throwaway venvs" >&2
 for lib in pyetcd python-etcd; do
   python3 -m venv "$work/$lib"
   "$work/$lib/bin/pip" install -q --disable-pip-version-check "$lib"
 done
+echo "== rsetcd-py (crates/rsetcd-py, release build) in a venv" >&2
+python3 -m venv "$work/rsetcd-py"
+"$work/rsetcd-py/bin/pip" install -q --disable-pip-version-check ./crates/rsetcd-py
 
 start_node() { # $1 = base port, $2.. = extra dev-cluster flags (run here, not in a subshell: cleanup kills it)
   "$rsetcd" dev-cluster --nodes 1 --base-port "$1" "${@:2}" >"$work/dc-$1.out" 2>&1 &
@@ -61,6 +66,6 @@ disk=$(endpoint_of "$((base + 10))")
 echo "== etcd on tmpfs: $fast; etcd on disk: $disk" >&2
 
 python3 scripts/bench/compare.py --endpoint "$fast" --fsync-endpoint "$disk" --rsetcd "$rsetcd" \
-  --pyetcd-venv "$work/pyetcd" --python-etcd-venv "$work/python-etcd" \
+  --pyetcd-venv "$work/pyetcd" --python-etcd-venv "$work/python-etcd" --rsetcd-py-venv "$work/rsetcd-py" \
   --etcd-client-bench "$etcd_client_bench" \
   --seconds "$seconds" --rounds "$rounds" --out BENCHMARKS.md

@@ -82,10 +82,10 @@ def run_etcd_client(binary, endpoint, workload, clients, seconds):
     return {"ops": r["ops_per_sec"], "p99_us": r["latency"]["p99_us"], "cpu_per_1k": r["cpu_secs_per_1k_ops"]}
 
 
-def run_python(venv, driver, library, endpoint, seconds):
+def run_python(venv, driver, library, endpoint, seconds, threads=1):
     host, port = endpoint.split("://")[1].split(":")
     before = child_cpu()
-    out = subprocess.run([f"{venv}/bin/python", driver, library, host, port, str(seconds)],
+    out = subprocess.run([f"{venv}/bin/python", driver, library, host, port, str(seconds), str(threads)],
                          capture_output=True, text=True, check=True).stdout
     cpu = child_cpu() - before
     r = json.loads(out)
@@ -112,6 +112,7 @@ def main():
     p.add_argument("--rsetcd", required=True)
     p.add_argument("--pyetcd-venv", required=True)
     p.add_argument("--python-etcd-venv", required=True)
+    p.add_argument("--rsetcd-py-venv", help="a venv with crates/rsetcd-py installed (release build)")
     p.add_argument("--seconds", type=int, default=3)
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--etcd-client-bench", required=True, help="bench/etcd-client-bench's binary")
@@ -136,13 +137,27 @@ def main():
         ("set (fsync)", 64, a.fsync_endpoint, f"{a.fsync_endpoint}/v2/keys/bench/k0", f"{here}/put.lua", ["--keys", "64"]),
     ]
     for name, clients, endpoint, url, script, extra in workloads:
-        ours, wrk = [], []
+        ours, wrk, py = [], [], []
+        # Sequential get: rsetcd-py (Python through the Rust core) in the same alternating rounds
+        # as rsetcd's own sequential get, so their ratio sees the same machine.
+        with_py = name == "get" and clients == 1 and a.rsetcd_py_venv
         for _ in range(a.rounds):
             wrk.append(run_wrk(url, clients, secs, script))
             ours.append(run_rsetcd(a.rsetcd, endpoint, name.split()[0], clients, secs, extra))
+            if with_py:
+                py.append(run_python(a.rsetcd_py_venv, f"{here}/python_get.py", "rsetcd-py", ep, secs))
         row = {"workload": name, "clients": clients,
                "rsetcd": {k: median(ours, k) for k in ("ops", "p99_us", "cpu_per_1k")},
                "wrk": {k: median(wrk, k) for k in ("ops", "p99_us", "cpu_per_1k")}}
+        if with_py:
+            row["rsetcd-py"] = {k: median(py, k) for k in ("ops", "p99_us", "cpu_per_1k")}
+            # 8 Python threads sharing one client against one thread, alternately.
+            one, eight = [], []
+            for _ in range(a.rounds):
+                one.append(run_python(a.rsetcd_py_venv, f"{here}/python_get.py", "rsetcd-py", ep, secs, 1))
+                eight.append(run_python(a.rsetcd_py_venv, f"{here}/python_get.py", "rsetcd-py", ep, secs, 8))
+            row["rsetcd-py 1 thread"] = {k: median(one, k) for k in ("ops", "p99_us", "cpu_per_1k")}
+            row["rsetcd-py 8 threads"] = {k: median(eight, k) for k in ("ops", "p99_us", "cpu_per_1k")}
         if name == "get" and clients == 1:
             for lib, venv in (("pyetcd", a.pyetcd_venv), ("python-etcd", a.python_etcd_venv)):
                 runs = []
@@ -151,6 +166,8 @@ def main():
                 row[lib] = {k: median(runs, k) for k in ("ops", "p99_us", "cpu_per_1k")}
         rows.append(row)
         print(f"{name:12} c={clients:<3} rsetcd {row['rsetcd']['ops']:9.0f} ops/s   wrk {row['wrk']['ops']:9.0f} ops/s", file=sys.stderr)
+        if "rsetcd-py" in row:
+            print(f"{'':12} rsetcd-py {row['rsetcd-py']['ops']:9.0f} ops/s; 1 / 8 threads {row['rsetcd-py 1 thread']['ops']:.0f} / {row['rsetcd-py 8 threads']['ops']:.0f} ops/s", file=sys.stderr)
 
     # v3: rsetcd::v3 against the etcd-client crate, both on one single-threaded runtime.
     v3_rows = []
@@ -198,12 +215,27 @@ def write_report(a, rows, v3_rows, watch, one_shots):
         o, w = r["rsetcd"], r["wrk"]
         lines.append(f"| {r['workload']} | {r['clients']} | {o['ops']:.0f} | {w['ops']:.0f} | {fmt_ratio(o['ops'] / w['ops'])} | "
                      f"{o['p99_us']:.0f} | {w['p99_us']:.0f} | {o['cpu_per_1k']:.4f} | {w['cpu_per_1k']:.4f} | {fmt_ratio(o['cpu_per_1k'] / w['cpu_per_1k'])} |")
-    py = ["", "| sequential get (1 client) | ops/s | p99 µs | CPU s/1k ops | rsetcd's ratio |", "|---|---|---|---|---|"]
+    py = ["", "| sequential get (1 client) | ops/s | p99 µs | CPU s/1k ops | rsetcd's ratio | rsetcd-py's ratio |", "|---|---|---|---|---|---|"]
     get1 = rows[0]
-    py.append(f"| rsetcd | {get1['rsetcd']['ops']:.0f} | {get1['rsetcd']['p99_us']:.0f} | {get1['rsetcd']['cpu_per_1k']:.4f} | 1.00× |")
+    rpy = get1.get("rsetcd-py")
+    def py_ratio(r):
+        return fmt_ratio(rpy["ops"] / r["ops"]) if rpy else "–"
+    py.append(f"| rsetcd (Rust) | {get1['rsetcd']['ops']:.0f} | {get1['rsetcd']['p99_us']:.0f} | {get1['rsetcd']['cpu_per_1k']:.4f} | 1.00× | {py_ratio(get1['rsetcd'])} |")
+    if rpy:
+        py.append(f"| rsetcd-py (`import pyetcd`, Python on rsetcd) | {rpy['ops']:.0f} | {rpy['p99_us']:.0f} | {rpy['cpu_per_1k']:.4f} | {fmt_ratio(get1['rsetcd']['ops'] / rpy['ops'])} | 1.00× |")
     for lib in ("pyetcd", "python-etcd"):
         r = get1[lib]
-        py.append(f"| {lib} | {r['ops']:.0f} | {r['p99_us']:.0f} | {r['cpu_per_1k']:.4f} | {fmt_ratio(get1['rsetcd']['ops'] / r['ops'])} |")
+        py.append(f"| {lib} | {r['ops']:.0f} | {r['p99_us']:.0f} | {r['cpu_per_1k']:.4f} | {fmt_ratio(get1['rsetcd']['ops'] / r['ops'])} | {py_ratio(r)} |")
+    if rpy:
+        one, eight = get1["rsetcd-py 1 thread"], get1["rsetcd-py 8 threads"]
+        overhead = 1e6 / rpy["ops"] - 1e6 / get1["rsetcd"]["ops"]
+        cpu_overhead = (rpy["cpu_per_1k"] - get1["rsetcd"]["cpu_per_1k"]) * 1000
+        py += ["", "| rsetcd-py | value |", "|---|---|",
+               f"| sequential read vs rsetcd's sequential Rust get | {fmt_ratio(rpy['ops'] / get1['rsetcd']['ops'])} (target ≥ 0.85×) |",
+               f"| Python call overhead per operation (time: 1/py − 1/rust) | {overhead:.1f} µs |",
+               f"| Python call overhead per operation (client CPU) | {cpu_overhead:.1f} µs |",
+               f"| 1 thread / 8 threads sharing one client | {one['ops']:.0f} / {eight['ops']:.0f} ops/s (p99 {one['p99_us']:.0f} / {eight['p99_us']:.0f} µs) |",
+               f"| 8 threads vs 1 | {fmt_ratio(eight['ops'] / one['ops'])} (target ≥ 3×) |"]
     v3 = ["", "| v3 workload | in flight | rsetcd ops/s | etcd-client ops/s | rsetcd / etcd-client | rsetcd p99 µs | etcd-client p99 µs | rsetcd CPU s/1k ops | etcd-client CPU s/1k ops | CPU ratio |",
           "|---|---|---|---|---|---|---|---|---|---|"]
     for r in v3_rows:
