@@ -12,7 +12,9 @@
 //!
 //! [`fault::FaultServer`] fakes the failures real etcd cannot produce (garbage, silence, resets),
 //! [`Proxy`] puts a freezable proxy in front of a node (a network partition on loopback),
-//! and [`certs::TestPki`] makes certificates for TLS nodes ([`EtcdBuilder::tls`]).
+//! [`FaultProxy`] places a fault at an exact point of one HTTP/1.1 or HTTP/2 exchange with a
+//! real node (a dropped answer, a reset after the request was forwarded, a GOAWAY, …), and
+//! [`certs::TestPki`] makes certificates for TLS nodes ([`EtcdBuilder::tls`]).
 //!
 //! ```no_run
 //! use std::time::Duration;
@@ -34,17 +36,20 @@
 pub mod certs;
 mod cluster;
 pub mod fault;
+mod fault_proxy;
 mod node;
 mod ports;
 mod probe;
 mod proxy;
 mod reaper;
+mod relay;
 mod spawner;
 
 use std::sync::OnceLock;
 use std::time::Duration;
 
 pub use cluster::{Cluster, ClusterBuilder, PendingMember};
+pub use fault_proxy::{Armed, Fault, FaultProxy, Trigger, Wire};
 pub use node::{Etcd, EtcdBuilder, ServerTls};
 pub use ports::{dead_endpoint, free_port};
 pub use proxy::Proxy;
