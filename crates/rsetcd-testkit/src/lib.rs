@@ -131,6 +131,23 @@ pub fn shared() -> Result<&'static Etcd> {
     .map_err(|e| Error::Start(e.clone()))
 }
 
+/// One 3-member cluster shared by a whole test binary: started on first use, killed (and its
+/// data removed) when the process exits. Tests that share it must not stop or pause its
+/// members; put a [`FaultProxy`] in front of one instead.
+pub fn shared_cluster() -> Result<&'static Cluster> {
+    static CLUSTER: OnceLock<std::result::Result<Cluster, String>> = OnceLock::new();
+    CLUSTER
+        .get_or_init(|| {
+            let cluster = Cluster::start(3).map_err(|e| e.to_string())?;
+            for i in 0..cluster.len() {
+                reaper::remove_at_exit(cluster.node(i).data_dir().to_path_buf());
+            }
+            Ok(cluster)
+        })
+        .as_ref()
+        .map_err(|e| Error::Start(e.clone()))
+}
+
 impl Etcd {
     /// See [`shared`]: one node for the whole process.
     pub fn shared() -> Result<&'static Etcd> {
