@@ -89,8 +89,12 @@ impl Link {
         self.open() && (&self.pair.client).write_all(bytes).is_ok()
     }
 
-    /// One side ended: pass the end of stream on to the other (`upstream`: the client ended).
+    /// One side ended: pass the end of stream on to the other (`upstream`: the client ended),
+    /// unless a fault already decided how the connection ends (a black hole stays open).
     pub(crate) fn half_close(&self, upstream: bool) {
+        if !self.open() {
+            return;
+        }
         let to = if upstream {
             &self.pair.server
         } else {
