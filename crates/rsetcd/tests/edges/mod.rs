@@ -105,7 +105,7 @@ pub fn about(proxy: &FaultProxy, fault: Fault) -> String {
 /// `f` within [`WAIT`], or a panic saying `what` (asked for only then).
 pub async fn within<T>(
     what: impl FnOnce() -> String,
-    f: impl std::future::Future<Output = T>,
+    f: impl std::future::IntoFuture<Output = T>,
 ) -> T {
     match tokio::time::timeout(WAIT, f).await {
         Ok(v) => v,
