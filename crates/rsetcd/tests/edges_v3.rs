@@ -12,7 +12,7 @@ mod edges;
 
 use std::time::{Duration, Instant};
 
-use rsetcd::v3::{Client, Compare, CompareOp, Op, WatchItem};
+use rsetcd::v3::{Client, Compare, CompareOp, Op, Watch, WatchItem};
 use rsetcd_testkit::{Fault, FaultProxy, Trigger, Wire};
 
 use edges::{about, reach, Reach};
@@ -129,6 +129,58 @@ async fn get(fault: Fault) {
     assert_eq!(e.proxy.fired(), 1, "{about}");
 }
 
+/// Reads `w` until `seen` holds `until` values.
+async fn take(e: &Edge, fault: Fault, w: &mut Watch, seen: &mut Vec<String>, until: usize) {
+    while seen.len() < until {
+        let what = || format!("{} (events so far {seen:?})", about(&e.proxy, fault));
+        match edges::within(what, w.next()).await {
+            Some(Ok(WatchItem::Events { events, .. })) => {
+                seen.extend(events.iter().map(|ev| {
+                    ev.kv.as_ref().map_or(String::new(), |kv| {
+                        String::from_utf8_lossy(&kv.value).into_owned()
+                    })
+                }));
+            }
+            Some(Ok(_)) => {}
+            other => panic!("{}: after {seen:?}: {other:?}", about(&e.proxy, fault)),
+        }
+    }
+}
+
+/// A watch created through the first endpoint delivers two events; then a get on the same
+/// connection meets `fault`, which ends the connection the watch's stream shares. The watch
+/// resumes on another member: the events written meanwhile and after come once each.
+async fn watch_events(fault: Fault) {
+    let e = Edge::new("watch-events").await;
+    let first = e.seed("1").await;
+    let created = edges::within(
+        || about(&e.proxy, fault),
+        e.client.watch(&e.key).start_revision(first),
+    )
+    .await;
+    let mut w = created.unwrap_or_else(|err| panic!("created: {err}"));
+    let mut seen = Vec::new();
+    take(&e, fault, &mut w, &mut seen, 1).await;
+    e.seed("2").await;
+    take(&e, fault, &mut w, &mut seen, 2).await;
+    let other = format!("{}-other", e.key);
+    e.arm(&other, fault);
+    e.client
+        .get(&other)
+        .await
+        .unwrap_or_else(|err| panic!("{}: a read goes on: {err}", about(&e.proxy, fault)));
+    assert_eq!(e.proxy.fired(), 1, "{}", about(&e.proxy, fault));
+    e.seed("3").await;
+    e.seed("4").await;
+    take(&e, fault, &mut w, &mut seen, 4).await;
+    let about = about(&e.proxy, fault);
+    assert_eq!(
+        seen,
+        ["1", "2", "3", "4"],
+        "{about}: in order, no gap, no duplicate"
+    );
+}
+
 /// A watch created from the revision of the first of three puts (its creation answered with
 /// history at once), the stream carrying the creation faulted: it is created, delivers those
 /// three, then the next put, each once.
@@ -145,24 +197,10 @@ async fn watch(fault: Fault) {
     .await;
     let mut w = created.unwrap_or_else(|err| panic!("{}: created: {err}", about(&e.proxy, fault)));
     let mut seen = Vec::new();
-    while seen.len() < 4 {
-        if seen.len() == 3 {
-            // A fourth event after the three: a duplicate or a late one would come before it.
-            e.seed("4").await;
-        }
-        let what = || format!("{} (events so far {seen:?})", about(&e.proxy, fault));
-        match edges::within(what, w.next()).await {
-            Some(Ok(WatchItem::Events { events, .. })) => {
-                seen.extend(events.iter().map(|ev| {
-                    ev.kv.as_ref().map_or(String::new(), |kv| {
-                        String::from_utf8_lossy(&kv.value).into_owned()
-                    })
-                }));
-            }
-            Some(Ok(_)) => {}
-            other => panic!("{}: after {seen:?}: {other:?}", about(&e.proxy, fault)),
-        }
-    }
+    take(&e, fault, &mut w, &mut seen, 3).await;
+    // A fourth event after the three: a duplicate or a late one would come before it.
+    e.seed("4").await;
+    take(&e, fault, &mut w, &mut seen, 4).await;
     let about = about(&e.proxy, fault);
     assert_eq!(
         seen,
@@ -225,6 +263,26 @@ mod txn {
 
 mod watch {
     crate::edges::each_v3_fault!(super::watch);
+}
+
+/// The events of a watch whose connection a fault ends after its creation.
+mod watch_events {
+    #[tokio::test]
+    async fn drop_answer_and_close() {
+        super::watch_events(rsetcd_testkit::Fault::DropAnswerAndClose).await
+    }
+    #[tokio::test]
+    async fn reset_after_forward() {
+        super::watch_events(rsetcd_testkit::Fault::ResetAfterForward).await
+    }
+    #[tokio::test]
+    async fn cut_mid_body() {
+        super::watch_events(rsetcd_testkit::Fault::CutMidBody).await
+    }
+    #[tokio::test]
+    async fn goaway() {
+        super::watch_events(rsetcd_testkit::Fault::GoAway).await
+    }
 }
 
 mod keep_alive {
