@@ -2,29 +2,9 @@
 //! answer, or each HTTP/2 stream, and places a fault at an exact point of the exchange a trigger
 //! picked — before any byte left, after part of the request, after the whole request, after
 //! the answer's head, in the middle of its body — while every other exchange passes untouched.
-//!
-//! ```no_run
-//! use std::time::Duration;
-//! use rsetcd_testkit::{Etcd, Fault, FaultProxy, Trigger, Wire};
-//!
-//! let node = Etcd::start()?;
-//! let proxy = FaultProxy::start(&node.client_url(), Wire::Http2)?;
-//! // The first gRPC call whose message holds this key: etcd gets it whole, its answer is
-//! // dropped and the client's connection closed. Then everything passes again.
-//! let armed = proxy.arm(Trigger::containing(b"/edge/put-1"), Fault::DropAnswerAndClose)?;
-//! let endpoint = proxy.url(); // give this to the client
-//! // ... the client puts /edge/put-1 through `endpoint` ...
-//! assert!(armed.wait_fired(1, Duration::from_secs(5)));
-//! assert_eq!(proxy.fired(), 1);
-//! assert!(proxy.request_reached_server()); // the put was forwarded whole
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
-//!
-//! Each connection is relayed by two threads (one per direction), as by the freezable
-//! [`Proxy`](crate::Proxy), with which it shares its listener and clean-up (`relay.rs`).
-//! HTTP/1.1 requests are held until judged (the pattern found, or the request complete); HTTP/2
-//! streams likewise, see [`Trigger`] for what is searched. Only loopback: the proxy listens on
-//! 127.0.0.1.
+//! `http1` and `http2` find the boundaries (pure, unit-tested), `http1_relay` and
+//! `http2_relay` are the two pumps of a connection for each protocol, `link` is a connection as
+//! both pumps see it, `rules` what the proxy is armed with.
 
 mod http1;
 mod http1_relay;
@@ -53,6 +33,31 @@ pub enum Wire {
 
 /// A proxy on 127.0.0.1 to one etcd that places faults at exact points of exchanges; its
 /// threads stop and its connections close when it is dropped.
+///
+/// Each connection is relayed by two threads (one per direction), as by the freezable
+/// [`Proxy`](crate::Proxy), with which it shares its listener and clean-up. Every request is
+/// held until the armed rules have judged it: an HTTP/1.1 request until a trigger's pattern is
+/// found in it or it is complete; a new HTTP/2 stream (and the frames behind it, header blocks
+/// must stay in order) until the pattern is found in its DATA, its side ends, its first gRPC
+/// message is whole, 16 KiB of it came or 300 ms passed. With nothing armed, requests pass at
+/// once. See [`Trigger`] for what is searched and [`Fault`] for where each fault strikes.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use rsetcd_testkit::{Etcd, Fault, FaultProxy, Trigger, Wire};
+///
+/// let node = Etcd::start()?;
+/// let proxy = FaultProxy::start(&node.client_url(), Wire::Http2)?;
+/// // The first gRPC call whose message holds this key: etcd gets it whole, its answer is
+/// // dropped and the client's connection closed. Then everything passes again.
+/// let armed = proxy.arm(Trigger::containing(b"/edge/put-1"), Fault::DropAnswerAndClose)?;
+/// let endpoint = proxy.url(); // give this to the client
+/// // ... the client puts /edge/put-1 through `endpoint` ...
+/// assert!(armed.wait_fired(1, Duration::from_secs(5)));
+/// assert_eq!(proxy.fired(), 1);
+/// assert!(proxy.request_reached_server()); // the put was forwarded whole
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug)]
 pub struct FaultProxy {
     wire: Wire,

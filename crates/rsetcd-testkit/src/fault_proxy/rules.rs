@@ -68,7 +68,8 @@ impl Trigger {
     }
 }
 
-/// What happens to the exchange a [`Trigger`] picked, each at an exact point of it.
+/// What happens to the exchange a [`Trigger`] picked, each at an exact point of it. (Not
+/// [`fault::Fault`](crate::fault::Fault): what the fake server does with every connection.)
 ///
 /// "Closing" the client's connection sends a FIN and then reads (and throws away) what the
 /// client still sends until it closes too, so the client sees a clean end of stream and no
