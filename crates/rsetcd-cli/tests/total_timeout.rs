@@ -43,9 +43,11 @@ fn set_returns_within_the_total_timeout_while_the_first_member_is_frozen() {
     );
     eprintln!("{report}");
     assert!(took <= total + MARGIN, "{report}");
-    if out.status.success() {
-        assert_eq!(String::from_utf8_lossy(&out.stdout), "v\n", "{report}");
-    } else {
-        assert!(!out.stderr.is_empty(), "a failure says why: {report}");
+    // Set, or failed as a cluster that did not answer in time fails (etcdctl's exit codes 2,
+    // cluster unavailable, or 4 with the write's outcome unknown); not bad arguments (1).
+    match out.status.code() {
+        Some(0) => assert_eq!(String::from_utf8_lossy(&out.stdout), "v\n", "{report}"),
+        Some(2 | 4) => assert!(out.stderr.starts_with(b"Error:"), "{report}"),
+        _ => panic!("neither set nor a cluster failure: {report}"),
     }
 }
