@@ -301,6 +301,16 @@ impl Cluster {
         self.member(i)?.kill()
     }
 
+    /// Freezes member `i` with SIGSTOP (see [`Etcd::pause`]).
+    pub fn pause(&mut self, i: usize) -> Result<()> {
+        self.member(i)?.pause()
+    }
+
+    /// Lets member `i` go on after [`Cluster::pause`] (SIGCONT).
+    pub fn resume(&mut self, i: usize) -> Result<()> {
+        self.member(i)?.resume()
+    }
+
     /// Stops member `i` with SIGTERM (SIGKILL after 10 s).
     pub fn stop(&mut self, i: usize) -> Result<()> {
         self.member(i)?.stop()

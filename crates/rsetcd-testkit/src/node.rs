@@ -508,6 +508,30 @@ impl Etcd {
         Ok(())
     }
 
+    /// Freezes the process with SIGSTOP (by its PID): it keeps its sockets and answers nothing,
+    /// like a hung host. [`Etcd::resume`] lets it go on; killing or dropping a paused node works
+    /// as for a running one.
+    pub fn pause(&self) -> Result<()> {
+        self.signal(libc::SIGSTOP)
+    }
+
+    /// Lets a process frozen by [`Etcd::pause`] go on (SIGCONT).
+    pub fn resume(&self) -> Result<()> {
+        self.signal(libc::SIGCONT)
+    }
+
+    fn signal(&self, sig: libc::c_int) -> Result<()> {
+        match self.child.as_ref() {
+            Some(child) => {
+                crate::reaper::signal(child.id(), sig);
+                Ok(())
+            }
+            None => Err(Error::NotRunning {
+                name: self.name.clone(),
+            }),
+        }
+    }
+
     /// Stops the process with SIGTERM, waiting up to 10 s before SIGKILL, and reaps it.
     pub fn stop(&mut self) -> Result<()> {
         let Some(mut child) = self.child.take() else {
