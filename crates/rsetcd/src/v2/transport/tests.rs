@@ -423,3 +423,29 @@ async fn only_a_pooled_connection_that_answered_nothing_gets_a_second_chance() {
     assert!(matches!(err, Error::Transport { .. }), "{err:?}");
     assert_eq!(fake.seen().len(), 1);
 }
+
+#[tokio::test]
+async fn a_server_refusing_the_client_certificate_after_the_handshake_never_got_the_write() {
+    let pki = rsetcd_testkit::certs::TestPki::generate().unwrap();
+    let refusing = crate::tls::refusing_server(&pki, b"http/1.1").await;
+    let second = Fake::start(vec![ok()]).await;
+    let t = transport(&[&refusing, &second.url], |b| b.ca_file(&pki.ca));
+    let refused = t.call(&put(Retry::Write));
+    let endpoint = t.endpoints.snapshot().0[0].clone();
+    let failure = match t
+        .whole(endpoint, &put(Retry::Write), &refused.progress)
+        .await
+    {
+        Ok(raw) => panic!("the refusing server answered {raw:?}"),
+        Err(failure) => failure,
+    };
+    assert_eq!(failure.fate, Fate::NeverSent, "{:?}", failure.error);
+    assert!(
+        matches!(&failure.error, Error::Tls { reason, .. } if reason.contains("none is configured")),
+        "{:?}",
+        failure.error
+    );
+    // So a write goes on to the next endpoint.
+    let raw = t.send(&put(Retry::Write)).await.unwrap();
+    assert_eq!(&*raw.endpoint, second.url);
+}

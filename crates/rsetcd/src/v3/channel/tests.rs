@@ -522,3 +522,26 @@ async fn a_connection_found_closed_before_the_hand_over_is_replaced() {
     assert_eq!(log.conns.load(Ordering::SeqCst), 2);
     assert_eq!(log.calls.load(Ordering::SeqCst), 1, "one call on the first");
 }
+
+// ----- TLS -----
+
+#[tokio::test]
+async fn a_server_refusing_the_client_certificate_after_the_handshake_never_got_the_call() {
+    let pki = rsetcd_testkit::certs::TestPki::generate().unwrap();
+    let url = crate::tls::refusing_server(&pki, b"h2").await;
+    let config = crate::v3::Client::builder()
+        .endpoints([url.as_str()])
+        .ca_file(&pki.ca)
+        .test_config()
+        .unwrap();
+    let channels = Channels::new(&config).unwrap();
+    let endpoint = config.endpoints[0].clone();
+    let channel = channels.get(&endpoint).unwrap();
+    let failure = sorted(range(&channel, &Progress::tracked()).await, &endpoint);
+    assert_eq!(failure.fate, Fate::NeverSent, "{:?}", failure.error);
+    assert!(
+        matches!(&failure.error, Error::Tls { reason, .. } if reason.contains("client certificate")),
+        "{:?}",
+        failure.error
+    );
+}
