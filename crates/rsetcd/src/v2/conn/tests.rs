@@ -164,7 +164,7 @@ async fn connections_idle_longer_than_the_timeout_are_not_handed_out() {
     age(&pool, &url, Duration::from_secs(60));
     assert!(
         pool.take(rt, &url).is_none(),
-        "idle exactly the timeout: expired"
+        "idle for the whole timeout: expired"
     );
     assert_eq!(pooled(&pool), 0);
 
