@@ -309,3 +309,43 @@ impl ServerCertVerifier for AcceptAnything {
             .supported_schemes()
     }
 }
+
+/// A loopback TLS 1.3 server for unit tests that demands a client certificate signed by the test
+/// PKI's CA: a client without one completes its side of the handshake, then meets the server's
+/// refusal (a `certificate_required` alert) on its first read.
+#[cfg(test)]
+pub(crate) async fn refusing_server(pki: &rsetcd_testkit::certs::TestPki, alpn: &[u8]) -> String {
+    let read = |path: &std::path::Path| std::fs::read(path).unwrap();
+    let chain: Vec<_> = CertificateDer::pem_slice_iter(&read(&pki.server.cert))
+        .collect::<std::result::Result<_, _>>()
+        .unwrap();
+    let key = PrivateKeyDer::from_pem_slice(&read(&pki.server.key)).unwrap();
+    let mut roots = RootCertStore::empty();
+    for ca in CertificateDer::pem_slice_iter(&read(&pki.ca)) {
+        roots.add(ca.unwrap()).unwrap();
+    }
+    let verifier =
+        rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
+            .build()
+            .unwrap();
+    let mut config = rustls::ServerConfig::builder_with_provider(provider())
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .unwrap()
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(chain, key)
+        .unwrap();
+    config.alpn_protocols = vec![alpn.to_vec()];
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("https://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let refused = acceptor.accept(tcp).await;
+            assert!(
+                refused.is_err(),
+                "a client without a certificate was accepted"
+            );
+        }
+    });
+    url
+}

@@ -447,3 +447,6 @@ impl tonic::codegen::Service<http::Request<Body>> for Channel {
         Box::pin(Arc::clone(&self.shared).call(request))
     }
 }
+
+#[cfg(test)]
+mod tests;
