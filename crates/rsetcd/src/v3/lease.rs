@@ -188,6 +188,8 @@ async fn keep_alive(core: Arc<Core>, id: i64, state: watch::Sender<LeaseState>, 
     let mut expires: Option<Instant> = None;
     let mut next: Option<usize> = None;
     let mut outage = Outage::default();
+    // Before the first answer: the endpoints whose stream broke, with their failures.
+    let mut before_first: Vec<(String, Error)> = Vec::new();
     loop {
         let limit = core.config.request_timeout;
         let opened = core
@@ -231,6 +233,25 @@ async fn keep_alive(core: Arc<Core>, id: i64, state: watch::Sender<LeaseState>, 
                     }
                     Refresh::Failed(err) => {
                         next = next.map(|n| n + 1);
+                        let tries = if core.config.allow_reconnect {
+                            core.endpoints.snapshot().0.len()
+                        } else {
+                            1
+                        };
+                        if first.is_some() && transient(&err) && before_first.len() + 1 < tries {
+                            // Opened, then broke before its first answer: as for any read, the
+                            // next endpoint is asked before the caller hears of it.
+                            tracing::debug!(lease = id, %endpoint, error = %err, "keep-alive broke; next endpoint");
+                            before_first.push((endpoint.url().to_string(), err));
+                            continue;
+                        }
+                        let err = if first.is_some() && !before_first.is_empty() {
+                            let mut failures = std::mem::take(&mut before_first);
+                            failures.push((endpoint.url().to_string(), err));
+                            Error::from_failures(failures)
+                        } else {
+                            err
+                        };
                         (err, outage.broke(since.elapsed()))
                     }
                 }
