@@ -9,6 +9,7 @@ const RSETCD: &str = env!("CARGO_BIN_EXE_rsetcd");
 
 fn bench(url: &str, args: &[&str]) -> serde_json::Value {
     let out = Command::new(RSETCD)
+        .env("ETCDCTL_API", "2")
         .args(["--endpoints", url, "--no-sync", "bench"])
         .args(args)
         .arg("--json")
@@ -82,6 +83,7 @@ fn get_set_cas_and_watch_report_sane_numbers() {
     }
     // Text output for people.
     let out = Command::new(RSETCD)
+        .env("ETCDCTL_API", "2")
         .args(["--endpoints", &url, "bench", "get", "--total", "50"])
         .output()
         .unwrap();

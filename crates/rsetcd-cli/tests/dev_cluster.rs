@@ -11,6 +11,7 @@ const RSETCD: &str = env!("CARGO_BIN_EXE_rsetcd");
 #[test]
 fn dev_cluster_serves_and_cleans_up_on_sigterm() {
     let mut child = Command::new(RSETCD)
+        .env("ETCDCTL_API", "2")
         .args(["dev-cluster", "--nodes", "3"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -36,6 +37,7 @@ fn dev_cluster_serves_and_cleans_up_on_sigterm() {
     assert!(dirs.iter().all(|d| d.exists()));
 
     let list = Command::new(RSETCD)
+        .env("ETCDCTL_API", "2")
         .args(["--endpoints", &endpoints, "member", "list"])
         .output()
         .unwrap();
@@ -46,6 +48,7 @@ fn dev_cluster_serves_and_cleans_up_on_sigterm() {
     );
     assert_eq!(String::from_utf8_lossy(&list.stdout).lines().count(), 3);
     let set = Command::new(RSETCD)
+        .env("ETCDCTL_API", "2")
         .args(["--endpoints", &endpoints, "set", "/dev", "ok"])
         .output()
         .unwrap();

@@ -6,8 +6,8 @@ use std::io::Write;
 use rsetcd::config::{ClientBuilder, FromConfig};
 use rsetcd::v2::Client;
 
-use crate::cli::{Global, Output};
 use crate::error::{CliError, Exit};
+use crate::v2::cli::{Global, Output};
 
 /// What every command gets: the client, the flags, and stdout.
 pub struct Ctx {
