@@ -76,6 +76,19 @@ impl Side {
         cmd
     }
 
+    /// `args` with `{Ln}` replaced by this side's lease `n` (hex).
+    pub fn args(&self, args: &[OsString]) -> Vec<OsString> {
+        args.iter()
+            .map(|a| {
+                let text = a.to_string_lossy();
+                match text.strip_prefix("{L").and_then(|t| t.strip_suffix('}')) {
+                    Some(n) => Trio::lease_hex(self, n.parse().unwrap()).into(),
+                    None => a.clone(),
+                }
+            })
+            .collect()
+    }
+
     /// Runs `args` with `stdin`.
     pub fn run(&self, args: &[OsString], stdin: Option<&[u8]>) -> Output {
         let mut child = self
@@ -144,6 +157,9 @@ pub struct Trio {
 pub enum Match {
     /// stdout, stderr and exit code.
     All,
+    /// Everything, with long numbers (IDs not learned beforehand, such as those of leases
+    /// granted in the step) and remaining TTLs masked.
+    Ids,
     /// A command-line mistake: etcdctl (cobra) also prints the command's usage on stdout and the
     /// error twice; rsetcd prints the error line once. The first stderr line and the exit code
     /// must match.
@@ -230,13 +246,14 @@ impl Trio {
         let outs: Vec<(String, String, i32)> = self
             .sides()
             .map(|s| {
-                let mut out = s.run(args, stdin);
+                let mut out = s.run(&s.args(args), stdin);
                 if protobuf {
-                    out.stdout = pb_masked(&out.stdout, s);
+                    out.stdout = pb_masked(&out.stdout, s, how == Match::Ids);
                 }
                 let (o, e, c) = s.normalise(&out);
                 match how {
                     Match::All => (o, e, c),
+                    Match::Ids => (mask_numbers(&o), mask_numbers(&e), c),
                     Match::Usage => {
                         let first = e
                             .lines()
@@ -332,6 +349,8 @@ pub fn stream(
         .unwrap();
     let mut input = child.stdin.take().unwrap();
     input.write_all(stdin).unwrap();
+    // Closed at once when nothing is to be written (`watch -i` then meets the end of its input).
+    let input = (!stdin.is_empty()).then_some(input);
     let (tx, rx) = mpsc::channel();
     let stdout = child.stdout.take().unwrap();
     std::thread::spawn(move || {
@@ -374,10 +393,17 @@ pub fn stream(
                     String::from_utf8_lossy(&seen)
                 );
             }
-            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                // Its stdout closed: it is ending; give it a moment to be reaped.
+                let reaped = Instant::now() + Duration::from_secs(5);
+                while exited.is_none() && Instant::now() < reaped {
+                    exited = child.try_wait().unwrap();
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                break;
+            }
         }
     }
-    drop(input);
     let code = match exited.or(child.try_wait().unwrap()) {
         Some(s) => s.code().unwrap_or(-1),
         None => {
@@ -386,6 +412,7 @@ pub fn stream(
             -9
         }
     };
+    drop(input);
     let mut stderr = Vec::new();
     child
         .stderr
@@ -403,7 +430,7 @@ pub fn stream(
 /// A protobuf answer with what differs between servers left out: the header's cluster and member
 /// IDs (fields 1 and 2 of the header, field 1 of the answer) and any top-level varint that is a
 /// lease ID of this side.
-pub fn pb_masked(bytes: &[u8], side: &Side) -> Vec<u8> {
+pub fn pb_masked(bytes: &[u8], side: &Side, big: bool) -> Vec<u8> {
     fn varint(b: &[u8], i: &mut usize) -> Option<u64> {
         let mut v = 0u64;
         for shift in (0..64).step_by(7) {
@@ -428,7 +455,7 @@ pub fn pb_masked(bytes: &[u8], side: &Side) -> Vec<u8> {
         }
     }
     // Walks the fields; `drop` decides which varint fields go; field 1 (LEN) recursed once.
-    fn walk(b: &[u8], top: bool, leases: &[u64]) -> Option<Vec<u8>> {
+    fn walk(b: &[u8], top: bool, leases: &[u64], big: bool) -> Option<Vec<u8>> {
         let mut out = Vec::new();
         let mut i = 0;
         while i < b.len() {
@@ -437,8 +464,8 @@ pub fn pb_masked(bytes: &[u8], side: &Side) -> Vec<u8> {
             match wire {
                 0 => {
                     let v = varint(b, &mut i)?;
-                    let masked =
-                        (!top && (field == 1 || field == 2)) || (top && leases.contains(&v));
+                    let masked = (!top && (field == 1 || field == 2))
+                        || (top && (leases.contains(&v) || (big && v > 1 << 40)));
                     if !masked {
                         put(&mut out, key);
                         put(&mut out, v);
@@ -449,7 +476,7 @@ pub fn pb_masked(bytes: &[u8], side: &Side) -> Vec<u8> {
                     let body = b.get(i..i + len)?;
                     i += len;
                     let body = if top && field == 1 {
-                        walk(body, false, leases)?
+                        walk(body, false, leases, big)?
                     } else {
                         body.to_vec()
                     };
@@ -468,5 +495,46 @@ pub fn pb_masked(bytes: &[u8], side: &Side) -> Vec<u8> {
         .filter(|(t, p)| p.starts_with("<L") && !p.ends_with("x>") && !t.starts_with('-'))
         .filter_map(|(t, _)| t.parse().ok())
         .collect();
-    walk(bytes, true, &leases).unwrap_or_else(|| bytes.to_vec())
+    walk(bytes, true, &leases, big).unwrap_or_else(|| bytes.to_vec())
+}
+
+/// Masks runs of 15 or more digits, 16-digit hex words, and remaining TTLs.
+pub fn mask_numbers(text: &str) -> String {
+    let mut out = String::new();
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        let digits = word.len() >= 15 && word.bytes().all(|b| b.is_ascii_digit());
+        let hex = word.len() == 16 && word.bytes().all(|b| b.is_ascii_hexdigit());
+        out.push_str(if digits || hex { "<ID>" } else { word });
+        word.clear();
+    };
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() {
+            word.push(c);
+        } else {
+            flush(&mut word, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    // remaining(99s), "ttl":99, "TTL" : 99
+    let mut text = out;
+    for marker in ["remaining(", "\"ttl\":", "\"TTL\" : "] {
+        let mut result = String::new();
+        let mut rest = text.as_str();
+        while let Some(at) = rest.find(marker) {
+            let (head, tail) = rest.split_at(at + marker.len());
+            result.push_str(head);
+            let digits = tail
+                .trim_start_matches('-')
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(tail.len());
+            let skip = digits + (tail.len() - tail.trim_start_matches('-').len());
+            result.push_str(if skip > 0 { "T" } else { "" });
+            rest = &tail[skip..];
+        }
+        result.push_str(rest);
+        text = result;
+    }
+    text
 }

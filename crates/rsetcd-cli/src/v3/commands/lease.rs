@@ -163,7 +163,10 @@ async fn keep_alive(ctx: &Ctx, a: &KeepAliveArgs) -> Result<(), CliError> {
         Ok(k) => k,
         Err(e) if e.v3_kind() == Some(rsetcd::v3::V3ErrorKind::LeaseNotFound) => {
             if a.once {
-                return Err(fail(Exit::BadConnection, "requested lease not found"));
+                return Err(fail(
+                    Exit::BadConnection,
+                    "etcdserver: requested lease not found",
+                ));
             }
             return expired();
         }
@@ -229,7 +232,7 @@ impl Printable for Grant {
     }
 
     fn protobuf(&self, out: &mut Out) -> Result<(), CliError> {
-        protobuf::message(out, &self.0);
+        protobuf::embedded_header(out, self.0.header.as_ref());
         Ok(())
     }
 }
@@ -334,7 +337,7 @@ impl Printable for TimeToLive {
     }
 
     fn protobuf(&self, out: &mut Out) -> Result<(), CliError> {
-        protobuf::message(out, &self.0);
+        protobuf::embedded_header(out, self.0.header.as_ref());
         Ok(())
     }
 }
@@ -387,7 +390,7 @@ impl Printable for Leases {
     }
 
     fn protobuf(&self, out: &mut Out) -> Result<(), CliError> {
-        protobuf::message(out, &self.0);
+        protobuf::embedded_header(out, self.0.header.as_ref());
         Ok(())
     }
 }
@@ -433,7 +436,7 @@ impl Printable for KeepAlive {
     }
 
     fn protobuf(&self, out: &mut Out) -> Result<(), CliError> {
-        protobuf::message(out, &self.0);
+        protobuf::embedded_header(out, self.0.header.as_ref());
         Ok(())
     }
 }

@@ -8,3 +8,11 @@ use super::Out;
 pub fn message(out: &mut Out, message: &impl Message) {
     out.bytes_raw(&message.encode_to_vec());
 }
+
+/// What etcdctl prints for the clientv3 answers that embed `*pb.ResponseHeader` (the lease
+/// answers): the header's encoding alone, its `Marshal` being the one Go promotes.
+pub fn embedded_header(out: &mut Out, header: Option<&rsetcd::v3::ResponseHeader>) {
+    if let Some(h) = header {
+        message(out, h);
+    }
+}
