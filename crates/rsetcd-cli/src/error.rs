@@ -67,6 +67,17 @@ impl From<rsetcd::Error> for CliError {
                     cause.as_deref().unwrap_or("")
                 ),
             ),
+            E::Http {
+                status: 404,
+                message,
+                endpoint,
+            } if message.trim() == "404 page not found" => CliError::new(
+                Exit::ServerError,
+                format!(
+                    "Error:  {endpoint} does not serve etcd's v2 API (etcd 3.4 and 3.5 serve it only with \
+                     --enable-v2, 3.6 not at all): use the v3 commands (ETCDCTL_API=3, the default)"
+                ),
+            ),
             E::Http { message, .. } => {
                 CliError::new(Exit::ServerError, format!("Error:  {message}"))
             }
@@ -121,10 +132,11 @@ pub fn describe(err: &rsetcd::Error) -> String {
                     None => break,
                 }
             }
+            let text = innermost.to_string();
+            refused |= text.contains("Connection refused") || text.contains("os error 111");
             if refused || format!("{source:?}").contains("ConnectionRefused") {
                 format!("dial tcp {addr}: connect: connection refused")
             } else {
-                let text = innermost.to_string();
                 let text = text
                     .strip_prefix(&format!("cannot connect to {endpoint}: "))
                     .unwrap_or(&text);

@@ -35,7 +35,12 @@ pub fn main(args: Vec<OsString>) -> Result<(), CliError> {
         print_version();
         return Ok(());
     }
-    if let Command::V3 { args: rest } = &cli.command {
+    let Some(command) = cli.command else {
+        // etcdctl without a command prints its help.
+        let _ = Cli::command().print_help();
+        return Ok(());
+    };
+    if let Command::V3 { args: rest } = &command {
         // `rsetcd v3 …` under ETCDCTL_API=2: the v3 command line, with the v2 flags given before
         // `v3` translated to their v3 names.
         let explicit = |id: &str| matches.value_source(id) == Some(ValueSource::CommandLine);
@@ -76,7 +81,7 @@ pub fn main(args: Vec<OsString>) -> Result<(), CliError> {
         v3_args.extend(rest.iter().cloned());
         return crate::v3::main(v3_args);
     }
-    crate::runtime()?.block_on(run(cli))
+    crate::runtime()?.block_on(run(cli.global, command))
 }
 
 fn print_version() {
@@ -84,11 +89,11 @@ fn print_version() {
     println!("API version: 2");
 }
 
-async fn run(cli: Cli) -> Result<(), CliError> {
-    if cli.global.debug {
-        debug::install(cli.global.username.as_deref());
+async fn run(global: cli::Global, command: Command) -> Result<(), CliError> {
+    if global.debug {
+        debug::install(global.username.as_deref());
     }
-    match &cli.command {
+    match &command {
         Command::Version => {
             print_version();
             return Ok(());
@@ -105,12 +110,11 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::DevCluster(args) => return crate::dev_cluster::run(args).await,
         _ => {}
     }
-    let command = cli.command;
     if let Command::Bench(args) = command {
         let target = match args.api {
-            crate::bench::Api::V2 => crate::bench::Target::V2(Ctx::new(cli.global).await?.client),
+            crate::bench::Api::V2 => crate::bench::Target::V2(Ctx::new(global).await?.client),
             crate::bench::Api::V3 => crate::bench::Target::V3(
-                context::builder::<rsetcd::v3::Client>(&cli.global)
+                context::builder::<rsetcd::v3::Client>(&global)
                     .await?
                     .build()
                     .map_err(CliError::from)?,
@@ -118,7 +122,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         };
         return crate::bench::run(target, args).await;
     }
-    let ctx = Ctx::new(cli.global).await?;
+    let ctx = Ctx::new(global).await?;
     if commands::keys::run(&ctx, &command).await?
         || commands::watch::run(&ctx, &command).await?
         || commands::member::run(&ctx, &command).await?

@@ -85,8 +85,12 @@ pub fn main(args: Vec<OsString>) -> Result<(), CliError> {
         Err(e) => match e.kind() {
             ErrorKind::DisplayHelp
             | ErrorKind::DisplayVersion
-            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
-            | ErrorKind::MissingSubcommand => {
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+                let _ = e.print();
+                return Ok(());
+            }
+            ErrorKind::MissingSubcommand => {
+                // etcdctl without a command prints its help.
                 let _ = Cli::command().print_help();
                 return Ok(());
             }
