@@ -500,8 +500,11 @@ impl Etcd {
             if n.settings.secure() {
                 n.tls_serving()
             } else {
-                probe::get(n.client_port, "/health")
-                    .is_some_and(|b| b.contains(r#""health":"true""#))
+                // Our process must say it serves: another server on a fixed port would answer
+                // the probe while ours failed to bind it.
+                n.log_says_serving()
+                    && probe::get(n.client_port, "/health")
+                        .is_some_and(|b| b.contains(r#""health":"true""#))
             }
         })
     }
@@ -525,8 +528,14 @@ impl Etcd {
         if self.settings.secure() {
             self.tls_serving()
         } else {
-            probe::get(self.client_port, "/version").is_some()
+            self.log_says_serving() && probe::get(self.client_port, "/version").is_some()
         }
+    }
+
+    /// Whether this process (since it was last spawned) logged that it serves clients.
+    fn log_says_serving(&self) -> bool {
+        let log = self.log_since_spawn();
+        SERVING.iter().any(|line| log.contains(line))
     }
 
     fn tls_serving(&self) -> bool {
@@ -640,6 +649,13 @@ const LOG_TAIL: usize = 20;
 
 /// Logged (zap) by etcd 3.4/3.5 once its peer and client servers are started, before it has a quorum.
 const LISTENING: &str = "now serving peer/client/metrics";
+
+/// Logged once the plain client listener, bound by this process, serves requests (zap, etcd
+/// 3.4/3.5; capnslog).
+const SERVING: [&str; 2] = [
+    "serving client traffic insecurely",
+    "ready to serve client requests",
+];
 
 /// Logged once a TLS client listener serves requests (zap, etcd 3.4/3.5; capnslog).
 const TLS_SERVING: [&str; 2] = [
