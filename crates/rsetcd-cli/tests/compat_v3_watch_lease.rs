@@ -202,3 +202,23 @@ fn keep_alive_until_revoked() {
     });
     trio.finish();
 }
+
+#[test]
+fn watch_progress_notifications() {
+    // etcd sends a progress notification to an idle watch every interval (10 minutes by default).
+    let trio = Trio::start_with(&["--experimental-watch-progress-notify-interval=300ms"]);
+    trio.same(&["put", "/p", "1"], None);
+    for (w, until) in [
+        ("simple", count("progress notify:", 1)),
+        ("json", count("\"Events\":[]", 1)),
+        ("fields", count("\"RaftTerm\"", 1)),
+    ] {
+        same_stream(
+            &trio,
+            &["watch", "/p", "--progress-notify", "-w", w],
+            "",
+            until,
+        );
+    }
+    trio.finish();
+}

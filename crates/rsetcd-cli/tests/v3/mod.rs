@@ -35,8 +35,12 @@ pub struct Output {
 }
 
 impl Side {
-    fn start(name: &'static str, program: String) -> Side {
-        let node = Etcd::start().expect("etcd starts");
+    fn start(name: &'static str, program: String, args: &[&str]) -> Side {
+        let mut builder = Etcd::builder();
+        for a in args {
+            builder = builder.arg(*a);
+        }
+        let node = builder.start().expect("etcd starts");
         let mut side = Side {
             name,
             program,
@@ -190,11 +194,16 @@ pub fn etcdctl34() -> Option<String> {
 
 impl Trio {
     pub fn start() -> Trio {
+        Trio::start_with(&[])
+    }
+
+    /// Servers started with these extra etcd flags.
+    pub fn start_with(etcd_args: &[&str]) -> Trio {
         let (a, b) = (etcdctl34(), etcdctl35());
         Trio {
-            e34: a.map(|p| Side::start("etcdctl 3.4", p)),
-            e35: b.map(|p| Side::start("etcdctl 3.5", p)),
-            rs: Side::start("rsetcd", RSETCD.to_string()),
+            e34: a.map(|p| Side::start("etcdctl 3.4", p, etcd_args)),
+            e35: b.map(|p| Side::start("etcdctl 3.5", p, etcd_args)),
+            rs: Side::start("rsetcd", RSETCD.to_string(), etcd_args),
             failures: Default::default(),
         }
     }

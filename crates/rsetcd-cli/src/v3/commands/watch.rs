@@ -363,7 +363,7 @@ struct WatchJson<'a> {
     #[serde(rename = "Header")]
     header: Header,
     #[serde(rename = "Events")]
-    events: Option<Vec<EventJson<'a>>>,
+    events: Vec<EventJson<'a>>,
     #[serde(rename = "CompactRevision")]
     compact_revision: i64,
     #[serde(rename = "Canceled")]
@@ -386,11 +386,8 @@ impl Printable for Response<'_> {
 
     fn json(&self, out: &mut Out) -> Result<(), CliError> {
         let r = self.0;
-        let events = if r.events.is_empty() {
-            r.canceled.then(Vec::new)
-        } else {
-            Some(r.events.iter().map(EventJson::of).collect())
-        };
+        // clientv3 hands every answer on with an events slice, empty ones included: `[]`.
+        let events = r.events.iter().map(EventJson::of).collect();
         json::line(
             out,
             &WatchJson {
