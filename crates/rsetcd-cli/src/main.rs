@@ -4,6 +4,7 @@
 mod bench;
 mod dev_cluster;
 mod error;
+mod secret;
 mod v2;
 mod v3;
 

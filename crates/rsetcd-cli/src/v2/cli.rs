@@ -63,9 +63,10 @@ pub struct Global {
         short = 'u',
         global = true,
         env = "ETCDCTL_USERNAME",
-        hide_env_values = true
+        hide_env_values = true,
+        value_parser = crate::secret::Secret::parse
     )]
-    pub username: Option<String>,
+    pub username: Option<crate::secret::Secret>,
     /// Do not synchronise the endpoint list with the cluster's members first.
     #[arg(long, global = true)]
     pub no_sync: bool,

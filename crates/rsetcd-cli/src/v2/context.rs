@@ -41,7 +41,7 @@ pub async fn builder<C: FromConfig>(global: &Global) -> Result<ClientBuilder<C>,
             None => {
                 let password = rpassword::prompt_password("Password: ")
                     .map_err(|e| CliError::args(format!("cannot read the password: {e}")))?;
-                (user.clone(), password)
+                (user.to_string(), password)
             }
         };
         builder = builder.basic_auth(name, password);

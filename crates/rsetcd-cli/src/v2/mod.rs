@@ -13,6 +13,7 @@ use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches};
 
 use crate::error::{CliError, Exit};
+use crate::v3::cli::go_duration;
 use cli::{Cli, Command};
 use context::Ctx;
 
@@ -50,14 +51,8 @@ pub fn main(args: Vec<OsString>) -> Result<(), CliError> {
         if explicit("endpoints") {
             v3_args.push(format!("--endpoints={}", g.endpoints.join(",")).into());
         }
-        v3_args.push(format!("--dial-timeout={}", humantime::format_duration(g.timeout)).into());
-        v3_args.push(
-            format!(
-                "--command-timeout={}",
-                humantime::format_duration(g.total_timeout)
-            )
-            .into(),
-        );
+        v3_args.push(format!("--dial-timeout={}", go_duration(g.timeout)).into());
+        v3_args.push(format!("--command-timeout={}", go_duration(g.total_timeout)).into());
         for (flag, value) in [
             ("--cacert", &g.ca_file),
             ("--cert", &g.cert_file),
@@ -73,7 +68,7 @@ pub fn main(args: Vec<OsString>) -> Result<(), CliError> {
             v3_args.push(format!("--discovery-srv={domain}").into());
         }
         if let Some(user) = &g.username {
-            v3_args.push(format!("--user={user}").into());
+            v3_args.push(format!("--user={}", &**user).into());
         }
         if g.debug {
             v3_args.push("--debug".into());

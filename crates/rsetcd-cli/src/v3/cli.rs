@@ -9,6 +9,7 @@ use clap::builder::BoolishValueParser;
 use clap::{ArgAction, Args, Parser, Subcommand};
 
 use super::commands;
+use crate::secret::Secret;
 
 /// The etcd command line, compatible with `ETCDCTL_API=3 etcdctl` (etcdctl 3.5).
 #[derive(Debug, Parser)]
@@ -140,11 +141,11 @@ pub struct Global {
     #[arg(long, global = true, env = "ETCDCTL_KEY")]
     pub key: Option<OsString>,
     /// username[:password] for authentication (prompt if password is not supplied)
-    #[arg(long, global = true, env = "ETCDCTL_USER", hide_env_values = true)]
-    pub user: Option<String>,
+    #[arg(long, global = true, env = "ETCDCTL_USER", hide_env_values = true, value_parser = Secret::parse)]
+    pub user: Option<Secret>,
     /// password for authentication (if this option is used, --user option shouldn't include password)
-    #[arg(long, global = true, env = "ETCDCTL_PASSWORD", hide_env_values = true)]
-    pub password: Option<String>,
+    #[arg(long, global = true, env = "ETCDCTL_PASSWORD", hide_env_values = true, value_parser = Secret::parse)]
+    pub password: Option<Secret>,
     /// domain name to query for SRV records describing cluster endpoints
     #[arg(long, short = 'd', global = true, env = "ETCDCTL_DISCOVERY_SRV")]
     pub discovery_srv: Option<String>,

@@ -136,7 +136,7 @@ pub async fn builder<C: FromConfig>(g: &Global) -> Result<ClientBuilder<C>, CliE
     }
     if let Some(user) = g.user.as_deref().filter(|u| !u.is_empty()) {
         let (name, password) = match (&g.password, user.split_once(':')) {
-            (Some(p), _) if !p.is_empty() => (user.to_string(), p.clone()),
+            (Some(p), _) if !p.is_empty() => (user.to_string(), p.to_string()),
             (_, Some((n, p))) => (n.to_string(), p.to_string()),
             (_, None) => {
                 let password =
