@@ -18,8 +18,10 @@
 //!    families print them too; boxed tables use `output/table.rs`.
 //!
 //! Then one variant in [`Command`](super::cli::Command) (its doc comment is etcdctl's one-line
-//! summary), one arm in [`run`] below, and a comparison with etcdctl in
-//! `tests/compat_v3.rs` (the same server state, stdout, stderr and exit code).
+//! summary), one arm in [`run`] below, and a comparison with etcdctl: a `tests/compat_v3_*.rs`
+//! file whose steps run through the harness in `tests/v3/mod.rs` (`Trio::same`: etcdctl 3.4,
+//! etcdctl 3.5 and rsetcd, each on a server with the same history; stdout, stderr and exit code
+//! compared with IDs masked; `stream` for commands that run until stopped).
 
 pub mod compaction;
 pub mod del;
