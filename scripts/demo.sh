@@ -18,6 +18,7 @@ trap cleanup EXIT INT TERM
 for _ in $(seq 1 300); do grep -q '^export ETCDCTL_ENDPOINTS=' "$out" && break; sleep 0.1; done
 cat "$out"
 eval "$(grep '^export ETCDCTL_ENDPOINTS=' "$out")"
+export ETCDCTL_API=2   # the seed's v2 usage (rsetcd speaks v3 by default, as etcdctl does)
 
 run() { echo; echo "== $*"; "$@"; }
 run "$ex/quickstart"

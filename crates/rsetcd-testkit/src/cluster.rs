@@ -353,7 +353,7 @@ impl Cluster {
             peer_url: format!("http://127.0.0.1:{peer_port}"),
             client_url: format!(
                 "{}://127.0.0.1:{client_port}",
-                if self.settings.tls.is_some() {
+                if self.settings.secure() {
                     "https"
                 } else {
                     "http"

@@ -142,6 +142,35 @@ impl KeepAlive {
         !matches!(*self.state.borrow(), LeaseState::Lost(_))
     }
 
+    /// Waits for the next refresh (each one, also when the TTL is the same) or the loss of the
+    /// lease, and returns the new state. The first call returns at once with the refresh that
+    /// [`Client::lease_keep_alive`] waited for; once the lease is lost, every call returns
+    /// [`LeaseState::Lost`] at once.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: rsetcd::v3::Client, id: i64) -> rsetcd::Result<()> {
+    /// use rsetcd::v3::LeaseState;
+    /// let mut keep = client.lease_keep_alive(id).await?;
+    /// while let LeaseState::Alive { ttl } = keep.changed().await {
+    ///     println!("lease {id:016x} refreshed, TTL {ttl} s");
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn changed(&mut self) -> LeaseState {
+        if let LeaseState::Lost(why) = &*self.state.borrow() {
+            return LeaseState::Lost(why.clone());
+        }
+        if self.state.changed().await.is_err() {
+            if let LeaseState::Lost(why) = &*self.state.borrow() {
+                return LeaseState::Lost(why.clone());
+            }
+            return LeaseState::Lost(LeaseLost::Expired {
+                reason: "the keep-alive task stopped".into(),
+            });
+        }
+        self.state.borrow_and_update().clone()
+    }
+
     /// Waits until the lease is lost, and says why.
     pub async fn lost(&mut self) -> LeaseLost {
         loop {

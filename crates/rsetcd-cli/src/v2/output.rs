@@ -5,7 +5,7 @@ use std::io::Write;
 use rsetcd::v2::{Action, Node, Response};
 use serde::Serialize;
 
-use crate::cli::Output;
+use crate::v2::cli::Output;
 
 /// A node as etcdctl's Go client marshals it (field order and nulls included).
 #[derive(Serialize)]

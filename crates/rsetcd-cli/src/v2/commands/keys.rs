@@ -5,10 +5,10 @@ use std::time::Duration;
 
 use rsetcd::v2::{Node, Response};
 
-use crate::cli::{Command, Output};
-use crate::context::{out, Ctx};
 use crate::error::{CliError, Exit};
-use crate::output::print_response;
+use crate::v2::cli::{Command, Output};
+use crate::v2::context::{out, Ctx};
+use crate::v2::output::print_response;
 
 fn key(k: &Option<String>) -> Result<&str, CliError> {
     k.as_deref().ok_or_else(|| CliError::args("key required"))

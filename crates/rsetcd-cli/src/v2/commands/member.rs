@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use rsetcd::v2::{Client, MemberId};
 
-use crate::cli::{Command, MemberCommand};
-use crate::context::{out, Ctx};
 use crate::error::{CliError, Exit};
+use crate::v2::cli::{Command, MemberCommand};
+use crate::v2::context::{out, Ctx};
 
 fn id(s: &Option<String>) -> Result<MemberId, CliError> {
     let s = s

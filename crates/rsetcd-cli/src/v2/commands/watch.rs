@@ -3,10 +3,10 @@
 use futures_util::StreamExt;
 use rsetcd::v2::{Response, WatchEvent};
 
-use crate::cli::Command;
-use crate::context::{flush, out, Ctx};
 use crate::error::{CliError, Exit};
-use crate::output::print_response;
+use crate::v2::cli::Command;
+use crate::v2::context::{flush, out, Ctx};
+use crate::v2::output::print_response;
 
 fn stream(ctx: &Ctx, key: &str, after_index: u64, recursive: bool) -> rsetcd::v2::WatchStream {
     let mut w = ctx.client.watch(key);

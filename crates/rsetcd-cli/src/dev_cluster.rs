@@ -25,6 +25,22 @@ pub struct DevClusterArgs {
     pub unsafe_no_fsync: bool,
 }
 
+/// Why a member did not start, first (etcd's own `"error"` from its log, such as `listen tcp
+/// 127.0.0.1:2380: bind: address already in use`), then the test kit's report with the log tail.
+fn start_failure(report: &str) -> String {
+    let reason = report
+        .lines()
+        .filter(|l| l.contains("failed to start") || l.contains("\"level\":\"fatal\""))
+        .find_map(|l| {
+            let (_, rest) = l.split_once("\"error\":\"")?;
+            rest.split_once('"').map(|(reason, _)| reason.to_string())
+        });
+    match reason {
+        Some(reason) => format!("Error:  etcd could not start: {reason}\n{report}"),
+        None => format!("Error:  {report}"),
+    }
+}
+
 /// Starts the cluster, prints how to reach it, waits for Ctrl-C or SIGTERM, stops everything.
 pub async fn run(args: &DevClusterArgs) -> Result<(), CliError> {
     if args.nodes == 0 || args.nodes > 9 {
@@ -40,7 +56,7 @@ pub async fn run(args: &DevClusterArgs) -> Result<(), CliError> {
     let cluster = tokio::task::spawn_blocking(move || builder.start())
         .await
         .map_err(|e| CliError::new(Exit::BadArgs, format!("Error:  {e}")))?
-        .map_err(|e| CliError::new(Exit::BadConnection, format!("Error:  {e}")))?;
+        .map_err(|e| CliError::new(Exit::BadConnection, start_failure(&e.to_string())))?;
     {
         let mut o = std::io::stdout().lock();
         let _ = writeln!(o, "etcd dev cluster: {} members", cluster.len());

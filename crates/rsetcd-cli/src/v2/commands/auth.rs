@@ -4,9 +4,9 @@ use std::io::{BufRead, Write};
 
 use rsetcd::v2::auth::Access;
 
-use crate::cli::{AuthCommand, Command, RoleCommand, RolePermission, UserCommand};
-use crate::context::{out, Ctx};
 use crate::error::{CliError, Exit};
+use crate::v2::cli::{AuthCommand, Command, RoleCommand, RolePermission, UserCommand};
+use crate::v2::context::{out, Ctx};
 
 fn name<'a>(s: &'a Option<String>, what: &str) -> Result<&'a str, CliError> {
     s.as_deref()

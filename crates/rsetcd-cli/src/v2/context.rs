@@ -6,8 +6,8 @@ use std::io::Write;
 use rsetcd::config::{ClientBuilder, FromConfig};
 use rsetcd::v2::Client;
 
-use crate::cli::{Global, Output};
 use crate::error::{CliError, Exit};
+use crate::v2::cli::{Global, Output};
 
 /// What every command gets: the client, the flags, and stdout.
 pub struct Ctx {
@@ -45,7 +45,7 @@ pub async fn builder<C: FromConfig>(global: &Global) -> Result<ClientBuilder<C>,
             None => {
                 let password = rpassword::prompt_password("Password: ")
                     .map_err(|e| CliError::args(format!("cannot read the password: {e}")))?;
-                (user.clone(), password)
+                (user.to_string(), password)
             }
         };
         builder = builder.basic_auth(name, password);

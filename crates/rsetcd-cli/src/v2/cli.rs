@@ -1,22 +1,28 @@
-//! The command line: global flags and commands, named as `ETCDCTL_API=2 etcdctl` names them.
+//! The v2 command line: global flags and commands, named as `ETCDCTL_API=2 etcdctl` names them.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// A command-line client for etcd's v2 API, compatible with `ETCDCTL_API=2 etcdctl`.
 #[derive(Debug, Parser)]
-#[command(name = "rsetcd", version, about, long_about = None, disable_help_subcommand = true)]
+#[command(name = "rsetcd", about, long_about = None)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
+    /// The command (none with `-v`: the version).
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 /// Flags every command understands.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct Global {
+    /// Print the version and exit.
+    #[arg(long, short = 'v', global = true)]
+    pub version: bool,
     /// Machine addresses of the cluster, comma separated.
     #[arg(
         long,
@@ -43,17 +49,24 @@ pub struct Global {
     #[arg(long, short = 'o', global = true, value_enum, default_value = "simple")]
     pub output: Output,
     /// Verify https servers with this CA bundle.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, env = "ETCDCTL_CA_FILE")]
     pub ca_file: Option<PathBuf>,
     /// Identify to https servers with this certificate.
-    #[arg(long, global = true, requires = "key_file")]
+    #[arg(long, global = true, requires = "key_file", env = "ETCDCTL_CERT_FILE")]
     pub cert_file: Option<PathBuf>,
     /// The key of --cert-file.
-    #[arg(long, global = true, requires = "cert_file")]
+    #[arg(long, global = true, requires = "cert_file", env = "ETCDCTL_KEY_FILE")]
     pub key_file: Option<PathBuf>,
     /// user[:password]; the password is prompted for when absent.
-    #[arg(long, short = 'u', global = true)]
-    pub username: Option<String>,
+    #[arg(
+        long,
+        short = 'u',
+        global = true,
+        env = "ETCDCTL_USERNAME",
+        hide_env_values = true,
+        value_parser = crate::secret::Secret::parse
+    )]
+    pub username: Option<crate::secret::Secret>,
     /// Do not synchronise the endpoint list with the cluster's members first.
     #[arg(long, global = true)]
     pub no_sync: bool,
@@ -243,14 +256,14 @@ pub enum Command {
     /// Print the versions of this tool and of the API.
     Version,
     /// Start a local etcd cluster on loopback until Ctrl-C or SIGTERM.
-    DevCluster(crate::commands::dev_cluster::DevClusterArgs),
+    DevCluster(crate::dev_cluster::DevClusterArgs),
     /// Measure throughput and latency against an etcd cluster.
     Bench(crate::bench::BenchArgs),
-    /// Key commands on etcd's v3 API (as `ETCDCTL_API=3 etcdctl` prints them).
+    /// A command of etcd's v3 API, as under `ETCDCTL_API=3` (`rsetcd v3 get /k`).
     V3 {
-        /// The command.
-        #[command(subcommand)]
-        command: crate::commands::v3::V3Command,
+        /// The v3 command and its arguments.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<OsString>,
     },
     /// Print a shell completion script.
     Completions {
