@@ -10,6 +10,9 @@ scripts/install-etcd.sh
 etcd35=""
 if [ "${RSETCD_SKIP_ETCD35:-0}" != 1 ]; then
   etcd35="$(scripts/install-etcd.sh --with-3.5 | sed -n 's/^RSETCD_ETCD_BIN=//p')"
+  # The etcdctl v3 comparisons run etcdctl 3.5 beside Debian's 3.4 (rsetcd follows 3.5 where
+  # they differ).
+  export RSETCD_ETCDCTL35="${RSETCD_ETCDCTL35:-$(dirname "$etcd35")/etcdctl}"
 fi
 
 echo "== cargo fmt --check"
