@@ -1,0 +1,32 @@
+//! Watch validators: [`v3`] checks recorded v3 watches as etcd's robustness suite defines their
+//! guarantees (ordered, unique, atomic, reliable, resumable, bookmarkable, prevKV, isCreate);
+//! [`v2`] checks v2 watch streams deliver exactly the modified indexes of the watched keys, with
+//! every resync accounting for the indexes it skipped.
+//!
+//! Both compare each watch against a *reference*: the union of every watch's events and the
+//! writes the key-value history saw acknowledged (their revisions are known), checked for
+//! agreement first. Values are unique per write, so each event names the write it came from:
+//! a value in two events is a write applied twice.
+
+pub mod v2;
+pub mod v3;
+
+/// What a validator found.
+#[derive(Debug, Clone, Default)]
+pub struct WatchReport {
+    /// Events delivered to watches and checked.
+    pub events: usize,
+    /// Resyncs (v2) or compactions (v3) the watches went through.
+    pub resyncs: usize,
+    /// One line per violation.
+    pub violations: Vec<String>,
+}
+
+impl WatchReport {
+    pub(crate) fn fail(&mut self, what: String) {
+        // Thousands of lines say no more than the first few hundred.
+        if self.violations.len() < 500 {
+            self.violations.push(what);
+        }
+    }
+}
