@@ -9,6 +9,9 @@
 //! - [`partition`]: a history split by keys, each part checked on its own.
 //! - [`revisions`]: the store-wide order of revisions and indexes, across keys.
 //! - [`watch`]: the watch validators (v3 as etcd's suite defines them; v2 modified indexes).
+//! - [`record`]: rsetcd's clients and watches, recording; [`traffic`]: what the clients do;
+//!   [`faults`]: what is done to the cluster meanwhile; [`run`]: a whole run; [`verdict`]: the
+//!   whole check of what was recorded, with the run's figures.
 //!
 //! ```
 //! use rsetcd_check::history::Sym;
@@ -31,9 +34,15 @@
 
 #![deny(missing_docs)]
 
+pub mod faults;
 pub mod history;
 pub mod model;
 pub mod partition;
+pub mod record;
 pub mod revisions;
+pub mod rng;
+pub mod run;
+pub mod traffic;
+pub mod verdict;
 pub mod watch;
 pub mod wgl;
