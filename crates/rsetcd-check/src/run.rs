@@ -263,6 +263,9 @@ pub fn run(cfg: &Config) -> Result<Outcome, String> {
         fault_log.push(line);
         std::thread::sleep(cfg.hold);
         let healed = fault.heal(&mut env).and_then(|()| env.wait_healthy());
+        if cfg.verbose {
+            eprintln!("{:6.1}s {}: healed", t(started), kind.name());
+        }
         if let Err(e) = healed {
             let line = format!("{:6.1}s {}: heal failed: {e}", t(started), kind.name());
             if cfg.verbose {
@@ -276,17 +279,41 @@ pub fn run(cfg: &Config) -> Result<Outcome, String> {
     }
     stop_traffic.store(true, Ordering::SeqCst);
     let traffic_time = started.elapsed();
+    let say = |what: &str| {
+        if cfg.verbose {
+            eprintln!("{:6.1}s {what}", t(started));
+        }
+    };
+    say("traffic told to stop");
+    // Each operation is bounded by the client's timeouts: a client still busy after 30 s is
+    // stuck, which is a finding of its own.
+    let mut stuck = Vec::new();
     rt.block_on(async {
-        for task in traffic_tasks {
-            // Each operation is bounded by the client's timeouts; this bounds the lot.
-            let _ = tokio::time::timeout(Duration::from_secs(60), task).await;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        for (c, task) in traffic_tasks.into_iter().enumerate() {
+            let abort = task.abort_handle();
+            if tokio::time::timeout_at(deadline, task).await.is_err() {
+                abort.abort();
+                stuck.push(c);
+            }
         }
     });
+    say("traffic stopped");
 
     // A last write on each API: every watch must get there.
     let mut late = Vec::new();
-    let end_v2 = V2Client::new(v2_client(0).map_err(err)?, rec.clone(), 99);
-    let end_v3 = V3Client::new(v3_client(0).map_err(err)?, rec.clone(), 199);
+    // Straight to the members there are now: a removed member's proxy resets every request.
+    let members = env.cluster.endpoints();
+    let end_v2 = rsetcd::v2::Client::builder()
+        .endpoints(members.clone())
+        .build()
+        .map_err(err)?;
+    let end_v3 = rsetcd::v3::Client::builder()
+        .endpoints(members)
+        .build()
+        .map_err(err)?;
+    let end_v2 = V2Client::new(end_v2, rec.clone(), 99);
+    let end_v3 = V3Client::new(end_v3, rec.clone(), 199);
     rt.block_on(async {
         for _ in 0..20 {
             if let Ok(r) = end_v2.set(&format!("{V2_DIR}/end"), "the-end").await {
@@ -304,18 +331,20 @@ pub fn run(cfg: &Config) -> Result<Outcome, String> {
             }
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
+        say("final writes done");
         stop_watch.store(true, Ordering::SeqCst);
+        // Each watcher stops by itself within its grace; this bounds the lot.
+        let grace = crate::record::GRACE + Duration::from_secs(15);
+        let deadline = tokio::time::Instant::now() + grace;
         for (w, task) in watchers.into_iter().enumerate() {
             let abort = task.abort_handle();
-            if tokio::time::timeout(Duration::from_secs(60), task)
-                .await
-                .is_err()
-            {
+            if tokio::time::timeout_at(deadline, task).await.is_err() {
                 abort.abort();
                 late.push(w);
             }
         }
     });
+    say("watchers stopped");
     drop(env);
 
     let log = rec.take();
@@ -330,13 +359,36 @@ pub fn run(cfg: &Config) -> Result<Outcome, String> {
             .violations
             .push("the final write did not succeed: watches were not checked to the end".into());
     }
+    for c in stuck {
+        report.v3.violations.push(format!(
+            "traffic client {c} was still in an operation 30 s after the traffic stopped"
+        ));
+    }
     for w in late {
         let (api, n) = if w < 2 { ("v2", w) } else { ("v3", w - 2) };
-        let line = format!("{api} watcher {n} did not reach the final write within 60 s");
+        let line = format!("{api} watcher {n} did not stop (its task was aborted)");
         if w < 2 {
             report.v2_watch.violations.push(line);
         } else {
             report.v3_watch.violations.push(line);
+        }
+    }
+    let (end_v2, end_v3) = (
+        until_v2.load(Ordering::SeqCst),
+        until_v3.load(Ordering::SeqCst),
+    );
+    for (w, reached) in reached_v2(&log) {
+        if end_v2 != 0 && reached < end_v2 {
+            report.v2_watch.violations.push(format!(
+                "v2 watcher {w} stopped at index {reached}, short of the final write at {end_v2}"
+            ));
+        }
+    }
+    for (w, reached) in reached_v3(&log) {
+        if end_v3 != 0 && reached < end_v3 {
+            report.v3_watch.violations.push(format!(
+                "v3 watcher {w} stopped at revision {reached}, short of the final write at {end_v3}"
+            ));
         }
     }
     Ok(Outcome {
@@ -346,6 +398,41 @@ pub fn run(cfg: &Config) -> Result<Outcome, String> {
         longest_op: Duration::from_nanos(rec.longest()),
         traffic: traffic_time,
     })
+}
+
+/// How far each v2 watcher got: the last index it delivered or resynced to.
+fn reached_v2(log: &crate::record::Log) -> std::collections::BTreeMap<usize, u64> {
+    use crate::watch::v2::Item;
+    let mut out = std::collections::BTreeMap::new();
+    for seg in &log.v2_watches {
+        let last = seg.items.iter().fold(seg.after, |m, item| match item {
+            Item::Event { event, .. } => m.max(event.index),
+            Item::Resynced { index, .. } => m.max(*index),
+            Item::Ended { .. } => m,
+        });
+        let e = out.entry(seg.watcher).or_insert(0);
+        *e = (*e).max(last);
+    }
+    out
+}
+
+/// How far each v3 watcher got: the last revision an event or a progress notification showed.
+fn reached_v3(log: &crate::record::Log) -> std::collections::BTreeMap<usize, i64> {
+    use crate::watch::v3::Item;
+    let mut out = std::collections::BTreeMap::new();
+    for seg in &log.v3_watches {
+        let last = seg
+            .items
+            .iter()
+            .fold(seg.start_rev - 1, |m, item| match item {
+                Item::Events { events, .. } => events.iter().fold(m, |m, e| m.max(e.kv.mod_rev)),
+                Item::Progress { revision, .. } => m.max(*revision),
+                _ => m,
+            });
+        let e = out.entry(seg.watcher).or_insert(0);
+        *e = (*e).max(last);
+    }
+    out
 }
 
 /// The longest time from a write's answer to the arrival of its event at a watch.

@@ -86,6 +86,18 @@ impl fmt::Display for Report {
             self.v3_watch.resyncs
         )?;
         writeln!(f, "failed without effect: {}", self.failed)?;
+        let notes: Vec<&String> = self
+            .v2_watch
+            .notes
+            .iter()
+            .chain(&self.v3_watch.notes)
+            .collect();
+        if !notes.is_empty() {
+            writeln!(f, "notes (etcd's, not violations): {}", notes.len())?;
+            for n in notes.iter().take(5) {
+                writeln!(f, "  {n}")?;
+            }
+        }
         let v = self.violations();
         writeln!(f, "violations: {}", v.len())?;
         for line in v.iter().take(40) {

@@ -24,6 +24,9 @@ use crate::history::{Interner, Op, Sym, Time};
 use crate::model;
 use crate::watch;
 
+/// How long a watcher goes on after it was told to stop, waiting for the final write.
+pub const GRACE: std::time::Duration = std::time::Duration::from_secs(45);
+
 /// Everything recorded.
 #[derive(Debug, Default)]
 pub struct Log {

@@ -228,9 +228,15 @@ pub async fn record_watch(
     let prefix = format!("{}/", plan.dir.trim_end_matches('/'));
     let mut cursor = plan.after;
     let mut seen_events = 0usize;
+    // Once stopped, a watch goes on until it has seen `until`, for at most `GRACE`.
+    let stopped_at = std::sync::OnceLock::new();
     let done = |cursor: u64| {
+        if !stop.load(Ordering::SeqCst) {
+            return false;
+        }
+        let since = stopped_at.get_or_init(std::time::Instant::now);
         let u = until.load(Ordering::SeqCst);
-        stop.load(Ordering::SeqCst) && u != 0 && cursor >= u
+        (u != 0 && cursor >= u) || since.elapsed() >= super::GRACE
     };
     // Bounded: a watch that fails this many times in a row is given up.
     for _ in 0..1000 {

@@ -334,9 +334,15 @@ pub async fn record_watch(
     let mut next = plan.start_rev;
     let mut snapshot: Option<Snapshot> = None;
     let mut seen_events = 0usize;
+    // Once stopped, a watch goes on until it has seen `until`, for at most `GRACE`.
+    let stopped_at = std::sync::OnceLock::new();
     let done = |next: i64| {
+        if !stop.load(Ordering::SeqCst) {
+            return false;
+        }
+        let since = stopped_at.get_or_init(Instant::now);
         let u = until.load(Ordering::SeqCst);
-        stop.load(Ordering::SeqCst) && u != 0 && next > u
+        (u != 0 && next > u) || since.elapsed() >= super::GRACE
     };
     for _ in 0..1000 {
         if done(next) {

@@ -20,6 +20,8 @@ pub struct WatchReport {
     pub resyncs: usize,
     /// One line per violation.
     pub violations: Vec<String>,
+    /// Oddities that are etcd's, not the client's (reported, not violations).
+    pub notes: Vec<String>,
 }
 
 impl WatchReport {

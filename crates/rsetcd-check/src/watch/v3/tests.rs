@@ -197,7 +197,7 @@ fn order_duplicates_prev_kv_and_create_are_checked() {
             2,
             vec![
                 events(2, vec![e[0]]),
-                Item::Progress { at: 0, revision: 3 },
+                Item::Progress { at: 0, revision: 4 },
                 events(4, vec![e[1], e[2]]),
             ],
         )],
