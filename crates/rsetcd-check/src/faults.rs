@@ -309,23 +309,47 @@ impl Fault for MemberReplace {
         let old = env.follower(self.pick).ok_or("no leader known")?;
         let id = env.member_id(old).ok_or("no member id")?;
         let name = env.cluster.node(old).name().to_string();
-        let admin = env.admin.clone();
-        env.rt
-            .block_on(async move { admin.member_remove(id).await })
+        // Asked of the other members: the one removed stops as it applies its removal.
+        let others: Vec<String> = env
+            .members
+            .iter()
+            .filter(|&&i| i != old)
+            .map(|&i| env.cluster.node(i).client_url())
+            .collect();
+        let admin = rsetcd::v3::Client::builder()
+            .endpoints(others)
+            .request_timeout(Duration::from_secs(5))
+            .build()
             .map_err(|e| e.to_string())?;
+        let is_member = |admin: &rsetcd::v3::Client| {
+            let list = env.rt.block_on(admin.member_list());
+            list.map(|l| l.members.iter().any(|m| m.id == id))
+        };
+        let removed = env.rt.block_on(admin.member_remove(id));
+        // An unknown outcome is settled by the member list (bounded).
+        if let Err(e) = removed {
+            let mut gone = false;
+            for _ in 0..20 {
+                if let Ok(still) = is_member(&admin) {
+                    gone = !still;
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(250));
+            }
+            if !gone {
+                return Err(format!("member remove: {e}"));
+            }
+        }
         env.cluster.forget(old).map_err(|e| e.to_string())?;
         env.members.retain(|&i| i != old);
         let pending = env.cluster.prepare_member().map_err(|e| e.to_string())?;
-        let admin = env.admin.clone();
         let peer = pending.peer_url.clone();
         // Right after a removal etcd may refuse a change as "unhealthy cluster": retry (bounded).
         let mut added = Err(String::new());
         for _ in 0..20 {
-            let a = admin.clone();
-            let p = peer.clone();
             added = env
                 .rt
-                .block_on(async move { a.member_add([p], false).await })
+                .block_on(admin.member_add([peer.clone()], false))
                 .map(|_| ())
                 .map_err(|e| e.to_string());
             if added.is_ok() {
