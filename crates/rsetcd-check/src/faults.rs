@@ -91,7 +91,8 @@ pub enum Kind {
     MoveLeader,
     /// Compact the history at the current revision.
     Compact,
-    /// Remove a follower and add a new member in its place.
+    /// Remove a follower and add a new member in its place (a member added so before goes
+    /// first, so that at most one original member — one the clients know — is replaced).
     MemberReplace,
 }
 
@@ -306,7 +307,18 @@ struct MemberReplace {
 
 impl Fault for MemberReplace {
     fn inject(&mut self, env: &mut Env) -> Result<String, String> {
-        let old = env.follower(self.pick).ok_or("no leader known")?;
+        // A member added by an earlier replacement goes first: clients reach only the
+        // original members (through their proxies), so at most one of those is replaced.
+        let leader = env.leader().ok_or("no leader known")?;
+        let added = env
+            .members
+            .iter()
+            .copied()
+            .find(|&i| i != leader && i >= env.proxies.len());
+        let old = match added {
+            Some(i) => i,
+            None => env.follower(self.pick).ok_or("no leader known")?,
+        };
         let id = env.member_id(old).ok_or("no member id")?;
         let name = env.cluster.node(old).name().to_string();
         // Asked of the other members: the one removed stops as it applies its removal.
