@@ -375,6 +375,14 @@ impl Fault for MemberReplace {
             .start_member(pending)
             .map_err(|e| e.to_string())?;
         env.members.push(new);
+        // The admin client follows the membership (a leader move asks the leader itself).
+        if let Ok(admin) = rsetcd::v3::Client::builder()
+            .endpoints(env.cluster.endpoints())
+            .request_timeout(Duration::from_secs(3))
+            .build()
+        {
+            env.admin = admin;
+        }
         Ok(format!(
             "member {name} removed, {} added",
             env.cluster.node(new).name()

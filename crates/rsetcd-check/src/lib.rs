@@ -8,6 +8,7 @@
 //! - [`model`]: etcd's v2 store and v3 key space as sequential models, per key.
 //! - [`partition`]: a history split by keys, each part checked on its own.
 //! - [`revisions`]: the store-wide order of revisions and indexes, across keys.
+//! - [`patch`]: lost answers settled by what the watches saw (as etcd's suite does).
 //! - [`watch`]: the watch validators (v3 as etcd's suite defines them; v2 modified indexes).
 //! - [`record`]: rsetcd's clients and watches, recording; [`traffic`]: what the clients do;
 //!   [`faults`]: what is done to the cluster meanwhile; [`run`]: a whole run; [`verdict`]: the
@@ -38,6 +39,7 @@ pub mod faults;
 pub mod history;
 pub mod model;
 pub mod partition;
+pub mod patch;
 pub mod record;
 pub mod revisions;
 pub mod rng;

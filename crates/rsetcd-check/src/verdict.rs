@@ -13,13 +13,18 @@ use crate::record::Log;
 use crate::revisions::{self, Seen, Stamp};
 use crate::watch::{self, WatchReport};
 
-/// Where the watched prefixes were empty: the watches start right after.
+/// Where the watched prefixes were empty (the watches start right after), and the final
+/// writes every watch must reach (0: none was made).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Bases {
     /// The v2 store index.
     pub v2_index: u64,
     /// The v3 revision.
     pub v3_rev: i64,
+    /// The index of the final v2 write.
+    pub v2_end: u64,
+    /// The revision of the final v3 write.
+    pub v3_end: i64,
 }
 
 /// Everything the check found.
@@ -39,6 +44,10 @@ pub struct Report {
     pub v3_watch: WatchReport,
     /// Operations that failed without effect.
     pub failed: u64,
+    /// v2 lost answers settled by the watches.
+    pub settled_v2: crate::patch::Settled,
+    /// v3 lost answers settled by the watches.
+    pub settled_v3: crate::patch::Settled,
     /// How long the whole check took.
     pub elapsed: Duration,
 }
@@ -86,6 +95,14 @@ impl fmt::Display for Report {
             self.v3_watch.resyncs
         )?;
         writeln!(f, "failed without effect: {}", self.failed)?;
+        writeln!(
+            f,
+            "unknown outcomes settled by the watches: v2 {} applied, {} not; v3 {} applied, {} not",
+            self.settled_v2.applied,
+            self.settled_v2.dropped,
+            self.settled_v3.applied,
+            self.settled_v3.dropped
+        )?;
         let notes: Vec<&String> = self
             .v2_watch
             .notes
@@ -168,6 +185,41 @@ pub fn dump(log: &Log) -> String {
     out
 }
 
+/// How far each v2 watcher got: the last index it delivered or resynced to.
+fn reached_v2(log: &crate::record::Log) -> std::collections::BTreeMap<usize, u64> {
+    use crate::watch::v2::Item;
+    let mut out = std::collections::BTreeMap::new();
+    for seg in &log.v2_watches {
+        let last = seg.items.iter().fold(seg.after, |m, item| match item {
+            Item::Event { event, .. } => m.max(event.index),
+            Item::Resynced { index, .. } => m.max(*index),
+            Item::Ended { .. } => m,
+        });
+        let e = out.entry(seg.watcher).or_insert(0);
+        *e = (*e).max(last);
+    }
+    out
+}
+
+/// How far each v3 watcher got: the last revision an event or a progress notification showed.
+fn reached_v3(log: &crate::record::Log) -> std::collections::BTreeMap<usize, i64> {
+    use crate::watch::v3::Item;
+    let mut out = std::collections::BTreeMap::new();
+    for seg in &log.v3_watches {
+        let last = seg
+            .items
+            .iter()
+            .fold(seg.start_rev - 1, |m, item| match item {
+                Item::Events { events, .. } => events.iter().fold(m, |m, e| m.max(e.kv.mod_rev)),
+                Item::Progress { revision, .. } => m.max(*revision),
+                _ => m,
+            });
+        let e = out.entry(seg.watcher).or_insert(0);
+        *e = (*e).max(last);
+    }
+    out
+}
+
 /// A budget of search steps per partition.
 pub const BUDGET: u64 = 20_000_000;
 
@@ -179,17 +231,6 @@ pub fn check(log: &Log, bases: Bases) -> Report {
         failed: log.failed,
         ..Report::default()
     };
-
-    report.v2 = partition::check(
-        &v2::V2,
-        &log.v2,
-        |r| vec![r.key()],
-        BUDGET,
-        |op| describe(op, names),
-    );
-    report.v3 = partition::check(&v3::V3, &log.v3, v3::Request::keys, BUDGET, |op| {
-        describe(op, names)
-    });
 
     // The store-wide order.
     let (v2_stamps, v2_ops): (Vec<Stamp>, Vec<usize>) = log
@@ -290,6 +331,34 @@ pub fn check(log: &Log, bases: Bases) -> Report {
             base_index: bases.v2_index,
         },
     );
+    for (w, reached) in reached_v2(log) {
+        if bases.v2_end != 0 && reached < bases.v2_end {
+            report.v2_watch.violations.push(format!(
+                "v2 watcher {w} stopped at index {reached}, short of the final write at {}",
+                bases.v2_end
+            ));
+        }
+    }
+    for (w, reached) in reached_v3(log) {
+        if bases.v3_end != 0 && reached < bases.v3_end {
+            report.v3_watch.violations.push(format!(
+                "v3 watcher {w} stopped at revision {reached}, short of the final write at {}",
+                bases.v3_end
+            ));
+        }
+    }
+    if bases.v2_end == 0 {
+        report
+            .v2_watch
+            .violations
+            .push("no final v2 write: the watches were not checked to the end".into());
+    }
+    if bases.v3_end == 0 {
+        report
+            .v3_watch
+            .violations
+            .push("no final v3 write: the watches were not checked to the end".into());
+    }
     for v in report
         .v2_watch
         .violations
@@ -298,6 +367,42 @@ pub fn check(log: &Log, bases: Bases) -> Report {
     {
         *v = named(v, names);
     }
+
+    // Lost answers settled by the watches, where those passed (the reference is complete).
+    let (v2_ops, v3_ops) = (&log.v2, &log.v3);
+    let patched_v2;
+    let patched_v3;
+    let v2_ops = if report.v2_watch.violations.is_empty() {
+        let (ops, n) = crate::patch::v2(v2_ops, &report.v2_watch.seen);
+        report.settled_v2 = n;
+        patched_v2 = ops;
+        &patched_v2
+    } else {
+        v2_ops
+    };
+    let v3_ops = if report.v3_watch.violations.is_empty() {
+        let (ops, n) = crate::patch::v3(v3_ops, &report.v3_watch.seen);
+        report.settled_v3 = n;
+        patched_v3 = ops;
+        &patched_v3
+    } else {
+        v3_ops
+    };
+    report.v2 = partition::check(
+        &v2::V2,
+        v2_ops,
+        |r| vec![r.key()],
+        BUDGET,
+        |op| describe(op, names),
+    );
+    report.v3 = partition::check(&v3::V3, v3_ops, v3::Request::keys, BUDGET, |op| {
+        describe(op, names)
+    });
+    // Figures of what was recorded, not of what was left to search.
+    report.v2.ops = log.v2.len();
+    report.v2.unknown = log.v2.iter().filter(|o| o.is_unknown()).count();
+    report.v3.ops = log.v3.len();
+    report.v3.unknown = log.v3.iter().filter(|o| o.is_unknown()).count();
     report.elapsed = start.elapsed();
     report
 }

@@ -45,6 +45,8 @@ pub struct Call<'a, I, O> {
     /// Invocation time.
     pub call: Time,
     /// Completion time; ignored when `output` is `None` (an unknown outcome never completes).
+    /// [`NEVER`] for an operation whose answer is known but whose effect may come at any time
+    /// after its invocation (a lost answer pinned down by what watches saw).
     pub ret: Time,
     /// Arguments.
     pub input: &'a I,
@@ -72,6 +74,16 @@ pub enum Verdict {
     },
 }
 
+/// The completion time of an operation that never completes.
+pub const NEVER: Time = Time::MAX;
+
+impl<I, O> Call<'_, I, O> {
+    /// Whether the operation must be linearized before its completion (and at all).
+    fn returns(&self) -> bool {
+        self.output.is_some() && self.ret != NEVER
+    }
+}
+
 const HEAD: usize = 0;
 const NONE: usize = usize::MAX;
 
@@ -93,7 +105,7 @@ impl Events {
         let mut order: Vec<(Time, bool, usize)> = Vec::with_capacity(2 * calls.len());
         for (i, c) in calls.iter().enumerate() {
             order.push((c.call, false, i));
-            if c.output.is_some() {
+            if c.returns() {
                 order.push((c.ret.max(c.call), true, i));
             }
         }
@@ -157,20 +169,33 @@ impl Events {
     }
 }
 
-/// A set of operation indexes.
-#[derive(Clone, PartialEq, Eq, Hash)]
-struct Bits(Vec<u64>);
+/// A set of operation indexes, kept as its Zobrist hash: 128 random bits per operation, XORed in
+/// and out as the operation is linearized and undone. The cache holds (set, state) pairs, so a
+/// set costs 16 bytes and O(1) per step instead of a copy of a bitset; two different sets
+/// collide with probability about 2^-128 per pair.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct Bits(u128);
 
 impl Bits {
-    fn new(n: usize) -> Bits {
-        Bits(vec![0; n.div_ceil(64)])
+    fn new() -> Bits {
+        Bits(0)
     }
-    fn set(&mut self, i: usize) {
-        self.0[i / 64] |= 1 << (i % 64);
+    /// Adds or removes `i` (the same XOR both ways).
+    fn flip(&mut self, i: usize) {
+        self.0 ^= zobrist(i);
     }
-    fn clear(&mut self, i: usize) {
-        self.0[i / 64] &= !(1 << (i % 64));
-    }
+}
+
+/// Operation `i`'s random bits (SplitMix64, twice).
+fn zobrist(i: usize) -> u128 {
+    let mix = |mut z: u64| {
+        z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    };
+    let i = i as u64;
+    (u128::from(mix(i.wrapping_mul(2))) << 64) | u128::from(mix(i.wrapping_mul(2) + 1))
 }
 
 struct Frame<S> {
@@ -183,9 +208,9 @@ struct Frame<S> {
 /// Searches for a linearization of `calls` under `model`, taking at most `budget` steps.
 pub fn check<M: Model>(model: &M, calls: &[Call<'_, M::Input, M::Output>], budget: u64) -> Verdict {
     let mut ev = Events::new(calls);
-    let mut known_left = calls.iter().filter(|c| c.output.is_some()).count();
+    let mut known_left = calls.iter().filter(|c| c.returns()).count();
     let mut state = model.init();
-    let mut linearized = Bits::new(calls.len());
+    let mut linearized = Bits::new();
     let mut depth = 0usize;
     let mut cache: HashSet<(Bits, M::State)> = HashSet::new();
     let mut stack: Vec<Frame<M::State>> = Vec::new();
@@ -194,7 +219,8 @@ pub fn check<M: Model>(model: &M, calls: &[Call<'_, M::Input, M::Output>], budge
     let mut steps = 0u64;
     let mut entry = ev.next[HEAD];
 
-    // Tries the alternatives of `frame` from `frame.tried`; true when one led somewhere new.
+    // Tries the alternatives of `frame` from `frame.tried` with `op` added to the set; true
+    // when one led somewhere new (`op` stays in the set), else `op` is out of it again.
     fn advance<S: Clone + Eq + Hash>(
         frame: &mut Frame<S>,
         op: usize,
@@ -202,16 +228,16 @@ pub fn check<M: Model>(model: &M, calls: &[Call<'_, M::Input, M::Output>], budge
         cache: &mut HashSet<(Bits, S)>,
         state: &mut S,
     ) -> bool {
-        linearized.set(op);
+        linearized.flip(op);
         while frame.tried < frame.alternatives.len() {
             let alt = &frame.alternatives[frame.tried];
             frame.tried += 1;
-            if cache.insert((linearized.clone(), alt.clone())) {
+            if cache.insert((*linearized, alt.clone())) {
                 *state = alt.clone();
                 return true;
             }
         }
-        linearized.clear(op);
+        linearized.flip(op);
         false
     }
 
@@ -241,7 +267,7 @@ pub fn check<M: Model>(model: &M, calls: &[Call<'_, M::Input, M::Output>], budge
             };
             if advance(&mut frame, op, &mut linearized, &mut cache, &mut state) {
                 ev.lift(entry);
-                if c.output.is_some() {
+                if c.returns() {
                     known_left -= 1;
                 }
                 depth += 1;
@@ -262,13 +288,15 @@ pub fn check<M: Model>(model: &M, calls: &[Call<'_, M::Input, M::Output>], budge
         };
         let fop = ev.op[frame.call];
         state = frame.before.clone();
+        // Out of the set again; `advance` puts it back with its next alternative, if any.
+        linearized.flip(fop);
         if advance(&mut frame, fop, &mut linearized, &mut cache, &mut state) {
             stack.push(frame);
             entry = ev.next[HEAD];
             continue;
         }
         depth -= 1;
-        if calls[fop].output.is_some() {
+        if calls[fop].returns() {
             known_left += 1;
         }
         ev.unlift(frame.call);
@@ -391,6 +419,38 @@ mod tests {
             (30, 31, Reg::Read, Some(Some(2))),
         ]);
         assert!(matches!(v, Verdict::Illegal { op: 3, .. }), "{v:?}");
+    }
+
+    #[test]
+    fn an_answer_without_completion_may_come_late_but_must_fit() {
+        // Write(2) answered but with no completion: it may be placed after the read of 1.
+        let calls = [
+            Call {
+                call: 0,
+                ret: 10,
+                input: &Reg::Write(1),
+                output: Some(&None),
+            },
+            Call {
+                call: 5,
+                ret: NEVER,
+                input: &Reg::Write(2),
+                output: Some(&None),
+            },
+            Call {
+                call: 20,
+                ret: 30,
+                input: &Reg::Read,
+                output: Some(&Some(1)),
+            },
+            Call {
+                call: 40,
+                ret: 50,
+                input: &Reg::Read,
+                output: Some(&Some(2)),
+            },
+        ];
+        assert_eq!(check(&Register, &calls, 1000), Verdict::Linearizable);
     }
 
     #[test]

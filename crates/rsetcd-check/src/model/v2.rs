@@ -91,6 +91,12 @@ pub enum Response {
         /// `prevNode`.
         prev: Option<NodeSeen>,
     },
+    /// A write known to have been applied with this node (its answer was lost; the watches saw
+    /// it): the previous node is not known.
+    Applied {
+        /// The node.
+        node: NodeSeen,
+    },
     /// A delete at `index`, with the deleted node.
     Deleted {
         /// The delete's modified index.
@@ -201,6 +207,12 @@ fn write_answer(
 ) -> Option<Slot<Node>> {
     match out {
         None => written(slot, value, None, keep),
+        Some(Response::Applied { node }) => {
+            let after = written(slot, value, Some(node.modified), keep)?;
+            let n = after.node?;
+            let created_ok = n.created.refine(idx(node.created)).is_some();
+            (node.value == value && created_ok).then_some(after)
+        }
         Some(Response::Node { node, prev }) => {
             let before = observe(slot, prev.as_ref())?;
             let after = written(before, value, Some(node.modified), keep)?;

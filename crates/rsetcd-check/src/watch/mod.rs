@@ -11,9 +11,16 @@
 pub mod v2;
 pub mod v3;
 
+use std::collections::HashMap;
+
+use crate::history::Sym;
+
 /// What a validator found.
 #[derive(Debug, Clone, Default)]
 pub struct WatchReport {
+    /// Every value the reference holds, with the revision (v2: index) it was written at and
+    /// the created revision (index) of its key then: how lost answers are settled.
+    pub seen: HashMap<Sym, (i64, i64)>,
     /// Events delivered to watches and checked.
     pub events: usize,
     /// Resyncs (v2) or compactions (v3) the watches went through.

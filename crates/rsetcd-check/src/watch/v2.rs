@@ -185,6 +185,7 @@ pub fn validate(segments: &[Segment], cx: &Context<'_>) -> WatchReport {
                 };
                 state.insert(ev.key, node);
                 after.insert(index, node);
+                report.seen.insert(value, (idx(index), idx(created)));
                 if let Some(i0) = value_at.insert(value, index) {
                     report.fail(format!(
                         "value {} written twice: at indexes {i0} and {index}: a write applied twice",
@@ -315,6 +316,10 @@ pub fn validate(segments: &[Segment], cx: &Context<'_>) -> WatchReport {
         stopped.insert(w, cursor);
     }
     report
+}
+
+fn idx(i: u64) -> i64 {
+    i64::try_from(i).unwrap_or(i64::MAX)
 }
 
 #[cfg(test)]

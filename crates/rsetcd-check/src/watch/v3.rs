@@ -197,6 +197,7 @@ pub fn validate(segments: &[Segment], cx: &Context<'_>) -> WatchReport {
                 };
                 state.insert(key, kv);
                 after.insert((rev, key), kv);
+                report.seen.insert(value, (rev, kv.create_rev));
                 if let Some((r0, k0)) = value_at.insert(value, (rev, key)) {
                     report.fail(format!(
                         "value {} written twice: at revision {r0} ({}) and {rev} ({}): a write applied twice",
