@@ -25,6 +25,8 @@ pub struct Bases {
     pub v2_end: u64,
     /// The revision of the final v3 write.
     pub v3_end: i64,
+    /// See [`watch::v3::Context::lenient_progress`] (etcd before 3.4.25).
+    pub lenient_progress: bool,
 }
 
 /// Everything the check found.
@@ -319,6 +321,7 @@ pub fn check(log: &Log, bases: Bases) -> Report {
             acked: &acked,
             writers: &writers,
             base_rev: bases.v3_rev,
+            lenient_progress: bases.lenient_progress,
         },
     );
     let (acked, writers) = v2_writes(log);
@@ -333,6 +336,7 @@ pub fn check(log: &Log, bases: Bases) -> Report {
     );
     for (w, reached) in reached_v2(log) {
         if bases.v2_end != 0 && reached < bases.v2_end {
+            report.v2_watch.gaps = true;
             report.v2_watch.violations.push(format!(
                 "v2 watcher {w} stopped at index {reached}, short of the final write at {}",
                 bases.v2_end
@@ -341,12 +345,15 @@ pub fn check(log: &Log, bases: Bases) -> Report {
     }
     for (w, reached) in reached_v3(log) {
         if bases.v3_end != 0 && reached < bases.v3_end {
+            report.v3_watch.gaps = true;
             report.v3_watch.violations.push(format!(
                 "v3 watcher {w} stopped at revision {reached}, short of the final write at {}",
                 bases.v3_end
             ));
         }
     }
+    report.v2_watch.gaps |= bases.v2_end == 0;
+    report.v3_watch.gaps |= bases.v3_end == 0;
     if bases.v2_end == 0 {
         report
             .v2_watch
@@ -368,11 +375,11 @@ pub fn check(log: &Log, bases: Bases) -> Report {
         *v = named(v, names);
     }
 
-    // Lost answers settled by the watches, where those passed (the reference is complete).
+    // Lost answers settled by the watches, where their reference is complete.
     let (v2_ops, v3_ops) = (&log.v2, &log.v3);
     let patched_v2;
     let patched_v3;
-    let v2_ops = if report.v2_watch.violations.is_empty() {
+    let v2_ops = if !report.v2_watch.gaps {
         let (ops, n) = crate::patch::v2(v2_ops, &report.v2_watch.seen);
         report.settled_v2 = n;
         patched_v2 = ops;
@@ -380,7 +387,7 @@ pub fn check(log: &Log, bases: Bases) -> Report {
     } else {
         v2_ops
     };
-    let v3_ops = if report.v3_watch.violations.is_empty() {
+    let v3_ops = if !report.v3_watch.gaps {
         let (ops, n) = crate::patch::v3(v3_ops, &report.v3_watch.seen);
         report.settled_v3 = n;
         patched_v3 = ops;

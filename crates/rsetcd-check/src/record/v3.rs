@@ -319,6 +319,10 @@ pub struct WatchPlan {
     pub progress_every: Option<Duration>,
     /// Drop the `n`-th event instead of recording it (a broken watch, for tests).
     pub drop_event: Option<usize>,
+    /// A slow reader: every `.0`, stop reading for `.1` (the watch's buffer fills, rsetcd
+    /// pauses it on the server and resumes it later — from a compacted revision, if a
+    /// compaction came meanwhile).
+    pub stall: Option<(Duration, Duration)>,
 }
 
 /// Watches `plan.prefix` until `stop` is set and every revision up to `until` (once non-zero)
@@ -374,10 +378,17 @@ pub async fn record_watch(
         };
         let opened = Instant::now();
         let mut asked = Instant::now();
+        let mut stalled = Instant::now();
         let mut compacted = false;
         loop {
             if done(next) || plan.reopen_every.is_some_and(|d| opened.elapsed() >= d) {
                 break;
+            }
+            if let Some((every, pause)) = plan.stall {
+                if stalled.elapsed() >= every && !stop.load(Ordering::SeqCst) {
+                    tokio::time::sleep(pause).await;
+                    stalled = Instant::now();
+                }
             }
             if plan.progress_every.is_some_and(|d| asked.elapsed() >= d) {
                 watch.request_progress();

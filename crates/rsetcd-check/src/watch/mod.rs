@@ -29,9 +29,18 @@ pub struct WatchReport {
     pub violations: Vec<String>,
     /// Oddities that are etcd's, not the client's (reported, not violations).
     pub notes: Vec<String>,
+    /// Whether the reference may miss events (a watch missed some, sources disagreed, a
+    /// snapshot did not match): lost answers are then not settled by it.
+    pub gaps: bool,
 }
 
 impl WatchReport {
+    /// A violation that also says the reference may be incomplete.
+    pub(crate) fn gap(&mut self, what: String) {
+        self.gaps = true;
+        self.fail(what);
+    }
+
     pub(crate) fn fail(&mut self, what: String) {
         // Thousands of lines say no more than the first few hundred.
         if self.violations.len() < 500 {

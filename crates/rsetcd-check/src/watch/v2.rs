@@ -114,7 +114,7 @@ pub fn validate(segments: &[Segment], cx: &Context<'_>) -> WatchReport {
     let mut add = |index: u64, ev: RefEvent, from: &str, report: &mut WatchReport| match reference
         .get(&index)
     {
-        Some(old) if *old != ev => report.fail(format!(
+        Some(old) if *old != ev => report.gap(format!(
             "index {index}: {from} says {} {:?}, another source {} {:?}",
             name(ev.key),
             ev.value.map(|v| cx.names.name(v).to_string()),
@@ -202,7 +202,7 @@ pub fn validate(segments: &[Segment], cx: &Context<'_>) -> WatchReport {
             }
             None => {
                 if prev.is_none() {
-                    report.fail(format!(
+                    report.gap(format!(
                         "index {index} deletes {}, which did not exist",
                         name(ev.key)
                     ));
@@ -234,7 +234,7 @@ pub fn validate(segments: &[Segment], cx: &Context<'_>) -> WatchReport {
         let w = seg.watcher;
         if let Some(&c) = stopped.get(&w) {
             if seg.after != c {
-                report.fail(format!(
+                report.gap(format!(
                     "watcher {w} reopened after index {}, not {c} where it stopped",
                     seg.after
                 ));
@@ -245,7 +245,7 @@ pub fn validate(segments: &[Segment], cx: &Context<'_>) -> WatchReport {
         let gap = |from: u64, to: u64, report: &mut WatchReport| {
             for (&i, ev) in reference.range(from.saturating_add(1)..to) {
                 if in_prefix(ev.key, &seg.prefix) {
-                    report.fail(format!(
+                    report.gap(format!(
                         "watcher {w} skipped index {i} ({}) between {from} and {to}",
                         name(ev.key)
                     ));
@@ -294,14 +294,14 @@ pub fn validate(segments: &[Segment], cx: &Context<'_>) -> WatchReport {
                 } => {
                     report.resyncs += 1;
                     if *index < cursor {
-                        report.fail(format!(
+                        report.gap(format!(
                             "watcher {w} resynced back to {index} from {cursor}"
                         ));
                     }
                     let expected = state_at(*index, &seg.prefix);
                     let got: HashMap<Sym, NodeSeen> = snapshot.iter().copied().collect();
                     if got != expected {
-                        report.fail(format!(
+                        report.gap(format!(
                             "watcher {w}'s resync at {index} skipped ({cursor}, {index}] with a snapshot \
                              of {} keys that is not the reference's {} keys",
                             got.len(),

@@ -52,6 +52,7 @@ impl Fixture {
                 acked,
                 writers: &self.writers,
                 base_rev: 1,
+                lenient_progress: false,
             },
         )
     }
