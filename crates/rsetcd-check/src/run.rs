@@ -179,7 +179,7 @@ pub fn run(cfg: &Config) -> Result<Outcome, String> {
             reopen_every: (w == 1).then_some(Duration::from_secs(7)),
             progress_every: (w == 1).then_some(Duration::from_secs(2)),
             drop_event: if w == 0 { cfg.drop_v3_event } else { None },
-            stall: (w == 3).then_some((Duration::from_secs(8), Duration::from_secs(4))),
+            stall: (w == 3).then_some((Duration::from_secs(2), Duration::from_secs(6))),
         };
         let client = v3_client(w).map_err(err)?;
         watchers.push(rt.spawn(rv3::record_watch(

@@ -16,7 +16,7 @@ use rsetcd_check::run::{run, Config};
 #[ignore = "a two-minute run against a real cluster; the test command runs it with --ignored"]
 fn bounded_robustness_run() {
     let cfg = Config {
-        duration: Duration::from_secs(100),
+        duration: Duration::from_secs(110),
         faults: Kind::ALL.to_vec(),
         fault_every: Duration::from_secs(12),
         hold: Duration::from_secs(3),
