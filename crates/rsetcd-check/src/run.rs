@@ -198,7 +198,7 @@ pub fn run(cfg: &Config) -> Result<Outcome, String> {
         if let Some(b) = cfg.broken_v2 {
             client = client.broken(b);
         }
-        let keys = traffic::v2_keys(V2_DIR, cfg.keys);
+        let keys = traffic::v2_keys(V2_DIR, cfg.keys.max(1));
         let seed = seeds.next_u64();
         traffic_tasks.push(rt.spawn(traffic::v2_mixed(
             client,
@@ -224,7 +224,7 @@ pub fn run(cfg: &Config) -> Result<Outcome, String> {
                 stop,
             ))
         } else {
-            let keys = traffic::v3_keys(V3_PREFIX, cfg.keys);
+            let keys = traffic::v3_keys(V3_PREFIX, cfg.keys.max(1));
             rt.spawn(traffic::v3_mixed(
                 client,
                 id,

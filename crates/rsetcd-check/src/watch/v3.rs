@@ -385,7 +385,10 @@ pub fn validate(segments: &[Segment], cx: &Context<'_>) -> WatchReport {
             }
         }
         // Reliable: nothing of the reference missed between its start and its end.
-        for (&(rev, key), _) in reference.range((begin, Sym(0))..=(end, Sym(u32::MAX))) {
+        // (A segment that saw nothing has end = begin - 1: nothing to check, and no range.)
+        let window =
+            (end >= begin).then(|| reference.range((begin, Sym(0))..=(end, Sym(u32::MAX))));
+        for (&(rev, key), _) in window.into_iter().flatten() {
             if in_prefix(key, &seg.prefix) && !delivered.contains_key(&(rev, key)) {
                 report.gap(format!(
                     "watcher {w} (reliable) missed {} at revision {rev} (it saw {begin}..={end})",

@@ -273,3 +273,25 @@ fn resuming_must_continue_where_it_stopped() {
     );
     assert_eq!(r.violations, Vec::<String>::new());
 }
+
+#[test]
+fn a_watch_that_saw_nothing_is_fine() {
+    let f = Fixture::new();
+    let e = good(&f);
+    let r = f.check(
+        &[
+            seg(0, 2, vec![events(4, e.clone())]),
+            seg(1, 9, vec![]),
+            seg(
+                2,
+                5,
+                vec![Item::Ended {
+                    at: 0,
+                    error: "x".into(),
+                }],
+            ),
+        ],
+        &[],
+    );
+    assert_eq!(r.violations, Vec::<String>::new());
+}
