@@ -1,7 +1,7 @@
 //! The bounded robustness run (about two minutes): every fault kind once — kill -9 of the leader
 //! and of a follower, SIGSTOP of each, a member cut off from the clients, a leader move, a
 //! compaction, a member replaced — while 4 v2 and 6 v3 clients (and one running leases) write,
-//! read, compare-and-swap and transact on 6 keys per API, and five watches follow both prefixes.
+//! read, compare-and-swap and transact on 6 keys per API, and six watches follow both prefixes.
 //! The whole history must be linearizable and every watch must keep its guarantees.
 //!
 //! Ignored by default (it takes two minutes and finds issue 15's bugs on today's library):
