@@ -7,6 +7,8 @@
 
 #![allow(dead_code)]
 
+pub mod more;
+
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, Command, Stdio};

@@ -304,23 +304,22 @@ async fn health(ctx: &Ctx, eps: Vec<String>) -> Result<(), CliError> {
 struct Healths(Vec<Health>);
 
 impl Printable for Healths {
-    fn simple(&self, _out: &mut Out) -> Result<(), CliError> {
-        // etcdctl writes these lines to stderr.
-        let mut text = String::new();
+    fn simple(&self, out: &mut Out) -> Result<(), CliError> {
+        // etcdctl 3.5 writes the healthy to stdout and the unhealthy to stderr (3.4: both to
+        // stderr).
         for h in &self.0 {
             if h.error.is_empty() {
-                text.push_str(&format!(
-                    "{} is healthy: successfully committed proposal: took = {}\n",
+                out.line(&format!(
+                    "{} is healthy: successfully committed proposal: took = {}",
                     h.endpoint, h.took
                 ));
             } else {
-                text.push_str(&format!(
-                    "{} is unhealthy: failed to commit proposal: {}\n",
+                eprintln!(
+                    "{} is unhealthy: failed to commit proposal: {}",
                     h.endpoint, h.error
-                ));
+                );
             }
         }
-        eprint!("{text}");
         Ok(())
     }
 

@@ -56,12 +56,14 @@ impl Printable for Moved {
     fn json(&self, out: &mut Out) -> Result<(), CliError> {
         #[derive(Serialize)]
         struct MovedJson {
-            header: j::Header,
+            // etcd 3.4 answers without a header: Go leaves out the nil pointer.
+            #[serde(skip_serializing_if = "Option::is_none")]
+            header: Option<j::Header>,
         }
         j::line(
             out,
             &MovedJson {
-                header: j::Header::of(self.2.header.as_ref()),
+                header: self.2.header.as_ref().map(|h| j::Header::of(Some(h))),
             },
         )
     }
