@@ -93,6 +93,15 @@ pub trait OrFail<T> {
 
 impl<T> OrFail<T> for Result<T, rsetcd::Error> {
     fn or_fail(self) -> Result<T, CliError> {
-        self.map_err(lib(Exit::Error))
+        self.map_err(|e| {
+            // etcdctl authenticates while it builds its client, and a refusal there is a
+            // connection failure (exit 2).
+            let exit = if e.v3_kind() == Some(rsetcd::v3::V3ErrorKind::AuthFailed) {
+                Exit::BadConnection
+            } else {
+                Exit::Error
+            };
+            lib(exit)(e)
+        })
     }
 }

@@ -17,7 +17,6 @@ pub struct LockArgs {
     #[arg(long, default_value_t = 10)]
     pub ttl: i64,
     /// <lockname> [exec-command arg1 arg2 ...]
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     pub args: Vec<OsString>,
 }
 

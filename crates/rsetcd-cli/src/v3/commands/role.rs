@@ -55,6 +55,10 @@ fn name(args: &[OsString], what: &str) -> Result<String, CliError> {
     }
 }
 
+/// Whether etcdctl's fields printer has `role grant-permission` and `revoke-permission`.
+const FIELDS_GRANT: bool = true;
+const FIELDS_REVOKE: bool = true;
+
 /// etcdctl's `permRange`: the key and range end from `key [endkey]` and the flags.
 fn perm_range(a: &PermArgs, args: &[OsString]) -> Result<(Vec<u8>, Vec<u8>), CliError> {
     let both = || bad_args("--from-key and --prefix flags are mutually exclusive");
@@ -92,7 +96,7 @@ pub async fn run(ctx: &Ctx, command: &RoleCommand) -> Result<(), CliError> {
             let r = ctx
                 .bounded(async { client.role_add(&role).await.or_fail() })
                 .await?;
-            ctx.print(&Done(format!("Role {role} created"), r))
+            ctx.print(&Done(format!("Role {role} created"), r, true))
         }
         RoleCommand::Delete(a) => {
             let role = name(&a.args, "delete")?;
@@ -100,7 +104,7 @@ pub async fn run(ctx: &Ctx, command: &RoleCommand) -> Result<(), CliError> {
             let r = ctx
                 .bounded(async { client.role_delete(&role).await.or_fail() })
                 .await?;
-            ctx.print(&Done(format!("Role {role} deleted"), r))
+            ctx.print(&Done(format!("Role {role} deleted"), r, true))
         }
         RoleCommand::Get(a) => {
             let role = name(&a.args, "get")?;
@@ -139,7 +143,7 @@ pub async fn run(ctx: &Ctx, command: &RoleCommand) -> Result<(), CliError> {
                         .or_fail()
                 })
                 .await?;
-            ctx.print(&Done(format!("Role {role} updated"), r))
+            ctx.print(&Done(format!("Role {role} updated"), r, FIELDS_GRANT))
         }
         RoleCommand::RevokePermission(a) => {
             if a.args.len() < 2 {
@@ -165,13 +169,14 @@ pub async fn run(ctx: &Ctx, command: &RoleCommand) -> Result<(), CliError> {
             } else {
                 format!("Permission of range [{shown}, {end_text}) is revoked from role {role}")
             };
-            ctx.print(&Done(line, r))
+            ctx.print(&Done(line, r, FIELDS_REVOKE))
         }
     }
 }
 
-/// An answer whose simple form is one line and whose other forms are the message (header only).
-pub struct Done<M>(pub String, pub M);
+/// An answer whose simple form is one line and whose other forms are the message (header only;
+/// `fields` too for the commands etcdctl's fields printer has).
+pub struct Done<M>(pub String, pub M, pub bool);
 
 /// The header of an answer that has nothing else.
 pub trait HasHeader {
@@ -220,6 +225,16 @@ impl<M: HasHeader + prost::Message> Printable for Done<M> {
                 header: j::Header::of(self.1.header()),
             },
         )
+    }
+
+    fn fields(&self, out: &mut Out) -> Result<(), CliError> {
+        if !self.2 {
+            return Err(crate::v3::output::unsupported(
+                crate::v3::output::Format::Fields,
+            ));
+        }
+        fields::header(out, self.1.header());
+        Ok(())
     }
 
     fn protobuf(&self, out: &mut Out) -> Result<(), CliError> {

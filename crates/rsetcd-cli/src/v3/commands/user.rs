@@ -151,7 +151,7 @@ pub async fn run(ctx: &Ctx, command: &UserCommand) -> Result<(), CliError> {
                     }
                 })
                 .await?;
-            ctx.print(&Done(format!("User {user} created"), r))
+            ctx.print(&Done(format!("User {user} created"), r, true))
         }
         UserCommand::Delete(a) => {
             let user = one(
@@ -162,7 +162,7 @@ pub async fn run(ctx: &Ctx, command: &UserCommand) -> Result<(), CliError> {
             let r = ctx
                 .bounded(async { client.user_delete(&user).await.or_fail() })
                 .await?;
-            ctx.print(&Done(format!("User {user} deleted"), r))
+            ctx.print(&Done(format!("User {user} deleted"), r, true))
         }
         UserCommand::Get(a) => {
             let user = one(
@@ -208,7 +208,7 @@ pub async fn run(ctx: &Ctx, command: &UserCommand) -> Result<(), CliError> {
                         .or_fail()
                 })
                 .await?;
-            ctx.print(&Done("Password updated".into(), r))
+            ctx.print(&Done("Password updated".into(), r, true))
         }
         UserCommand::GrantRole(a) => {
             let (user, role) = two(
@@ -219,7 +219,11 @@ pub async fn run(ctx: &Ctx, command: &UserCommand) -> Result<(), CliError> {
             let r = ctx
                 .bounded(async { client.user_grant_role(&user, &role).await.or_fail() })
                 .await?;
-            ctx.print(&Done(format!("Role {role} is granted to user {user}"), r))
+            ctx.print(&Done(
+                format!("Role {role} is granted to user {user}"),
+                r,
+                true,
+            ))
         }
         UserCommand::RevokeRole(a) => {
             let (user, role) = two(
@@ -230,7 +234,11 @@ pub async fn run(ctx: &Ctx, command: &UserCommand) -> Result<(), CliError> {
             let r = ctx
                 .bounded(async { client.user_revoke_role(&user, &role).await.or_fail() })
                 .await?;
-            ctx.print(&Done(format!("Role {role} is revoked from user {user}"), r))
+            ctx.print(&Done(
+                format!("Role {role} is revoked from user {user}"),
+                r,
+                true,
+            ))
         }
     }
 }
