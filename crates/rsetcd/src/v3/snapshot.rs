@@ -101,6 +101,9 @@ fn fnv64a(bytes: &[u8]) -> u64 {
     h
 }
 
+/// What a walk calls for each entry: key, value, whether the value is a nested bucket.
+type Visit<'a> = dyn FnMut(&[u8], &[u8], bool) -> Result<()> + 'a;
+
 struct Db {
     file: File,
     page_size: usize,
@@ -167,12 +170,7 @@ impl Db {
     }
 
     /// Calls `each(key, value, is_bucket)` for every entry of the tree rooted in `page`, in order.
-    fn walk(
-        &self,
-        page: &[u8],
-        depth: usize,
-        each: &mut dyn FnMut(&[u8], &[u8], bool) -> Result<()>,
-    ) -> Result<()> {
+    fn walk(&self, page: &[u8], depth: usize, each: &mut Visit<'_>) -> Result<()> {
         if depth > MAX_DEPTH {
             return Err(bad("the page tree is too deep"));
         }
@@ -207,12 +205,7 @@ impl Db {
 
     /// Walks the bucket whose header (16 bytes: root page, sequence; an inline page after a zero
     /// root) is `value`.
-    fn walk_bucket(
-        &self,
-        value: &[u8],
-        depth: usize,
-        each: &mut dyn FnMut(&[u8], &[u8], bool) -> Result<()>,
-    ) -> Result<()> {
+    fn walk_bucket(&self, value: &[u8], depth: usize, each: &mut Visit<'_>) -> Result<()> {
         let root = u64_at(value, 0)?;
         if root == 0 {
             let inline = value

@@ -189,7 +189,7 @@ pub async fn run(ctx: &Ctx, a: &MirrorArgs) -> Result<(), CliError> {
             if ev.r#type == 1 {
                 ops.push(Op::delete(modify(&kv.key)).into());
             } else {
-                ops.push(Op::put(modify(&kv.key), kv.value.to_vec()).into());
+                ops.push(Op::put(modify(&kv.key), &kv.value).into());
             }
             total += 1;
         }
