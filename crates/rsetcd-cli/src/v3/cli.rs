@@ -208,6 +208,39 @@ pub enum Command {
     /// Lease related commands
     #[command(subcommand)]
     Lease(commands::lease::LeaseCommand),
+    /// Membership related commands
+    #[command(subcommand)]
+    Member(commands::member::MemberCommand),
+    /// Endpoint related commands
+    Endpoint(commands::endpoint::EndpointArgs),
+    /// Alarm related commands
+    #[command(subcommand)]
+    Alarm(commands::alarm::AlarmCommand),
+    /// Defragments the storage of the etcd members with given endpoints
+    Defrag(commands::defrag::DefragArgs),
+    /// Manages etcd node snapshots
+    #[command(subcommand)]
+    Snapshot(commands::snapshot::SnapshotCommand),
+    /// Transfers leadership to another etcd cluster member.
+    MoveLeader(commands::Positional),
+    /// Enable or disable authentication
+    #[command(subcommand)]
+    Auth(commands::auth::AuthCommand),
+    /// User related commands
+    #[command(subcommand)]
+    User(commands::user::UserCommand),
+    /// Role related commands
+    #[command(subcommand)]
+    Role(commands::role::RoleCommand),
+    /// Acquires a named lock
+    Lock(commands::lock::LockArgs),
+    /// Observes and participates in leader election
+    Elect(commands::elect::ElectArgs),
+    /// Makes a mirror at the destination etcd cluster
+    MakeMirror(commands::mirror::MirrorArgs),
+    /// commands for checking properties of the etcd cluster
+    #[command(subcommand)]
+    Check(commands::check::CheckCommand),
     /// Prints the version of etcdctl
     Version,
     /// Start a local etcd cluster on loopback until Ctrl-C or SIGTERM (rsetcd's own)

@@ -45,10 +45,27 @@ pub fn bad_args(what: impl Display) -> CliError {
 pub fn describe(err: &rsetcd::Error) -> String {
     use rsetcd::Error as E;
     match err {
-        E::V3 { message, .. } => message
-            .split_once(" desc = ")
-            .map_or(message.as_str(), |(_, m)| m)
-            .to_string(),
+        E::V3 {
+            message,
+            kind,
+            code,
+            ..
+        } => {
+            let desc = message
+                .split_once(" desc = ")
+                .map_or(message.as_str(), |(_, m)| m);
+            // clientv3 turns the errors etcd names into their message alone; any other gRPC
+            // status prints as Go's status text.
+            let named = *kind != rsetcd::v3::V3ErrorKind::Other
+                || ["etcdserver: ", "mvcc: ", "auth: ", "election: ", "lease: "]
+                    .iter()
+                    .any(|p| desc.starts_with(p));
+            if named {
+                desc.to_string()
+            } else {
+                format!("rpc error: code = {code:?} desc = {desc}")
+            }
+        }
         E::Connect { .. } => crate::error::describe(err),
         E::Timeout { .. } => "context deadline exceeded".into(),
         E::NoMoreHosts { failures } => {
@@ -76,6 +93,15 @@ pub trait OrFail<T> {
 
 impl<T> OrFail<T> for Result<T, rsetcd::Error> {
     fn or_fail(self) -> Result<T, CliError> {
-        self.map_err(lib(Exit::Error))
+        self.map_err(|e| {
+            // etcdctl authenticates while it builds its client, and a refusal there is a
+            // connection failure (exit 2).
+            let exit = if e.v3_kind() == Some(rsetcd::v3::V3ErrorKind::AuthFailed) {
+                Exit::BadConnection
+            } else {
+                Exit::Error
+            };
+            lib(exit)(e)
+        })
     }
 }

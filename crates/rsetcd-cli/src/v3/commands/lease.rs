@@ -32,12 +32,7 @@ pub enum LeaseCommand {
     KeepAlive(KeepAliveArgs),
 }
 
-/// A command's positional arguments.
-#[derive(Debug, Args)]
-pub struct Positional {
-    /// The arguments.
-    pub args: Vec<OsString>,
-}
+pub use super::Positional;
 
 /// Flags of `lease timetolive`.
 #[derive(Debug, Args)]

@@ -23,12 +23,25 @@
 //! etcdctl 3.5 and rsetcd, each on a server with the same history; stdout, stderr and exit code
 //! compared with IDs masked; `stream` for commands that run until stopped).
 
+pub mod alarm;
+pub mod auth;
+pub mod check;
 pub mod compaction;
+pub mod defrag;
 pub mod del;
+pub mod elect;
+pub mod endpoint;
 pub mod get;
 pub mod lease;
+pub mod lock;
+pub mod member;
+pub mod mirror;
+pub mod move_leader;
 pub mod put;
+pub mod role;
+pub mod snapshot;
 pub mod txn;
+pub mod user;
 pub mod version;
 pub mod watch;
 
@@ -48,6 +61,30 @@ pub fn bytes(arg: &OsStr) -> Vec<u8> {
     {
         arg.to_string_lossy().into_owned().into_bytes()
     }
+}
+
+/// A command's positional arguments (checked by the command, in etcdctl's words).
+#[derive(Debug, clap::Args)]
+pub struct Positional {
+    /// The arguments.
+    pub args: Vec<std::ffi::OsString>,
+}
+
+/// Go's `strconv.ParseUint(s, base, 64)` error text, as etcdctl quotes it.
+pub fn parse_uint(s: &str, base: u32) -> Result<u64, String> {
+    let quoted = super::output::fields::quote(s.as_bytes());
+    if s.starts_with('+') {
+        return Err(format!(
+            "strconv.ParseUint: parsing {quoted}: invalid syntax"
+        ));
+    }
+    u64::from_str_radix(s, base).map_err(|e| {
+        let why = match e.kind() {
+            std::num::IntErrorKind::PosOverflow => "value out of range",
+            _ => "invalid syntax",
+        };
+        format!("strconv.ParseUint: parsing {quoted}: {why}")
+    })
 }
 
 /// Go's `strconv.ParseInt(s, base, 64)` error text, as etcdctl quotes it.
@@ -76,6 +113,19 @@ pub async fn run(ctx: &Ctx, command: &Command) -> Result<(), CliError> {
         Command::Compaction(args) => compaction::run(ctx, args).await,
         Command::Watch(args) => watch::run(ctx, args).await,
         Command::Lease(command) => lease::run(ctx, command).await,
+        Command::Member(command) => member::run(ctx, command).await,
+        Command::Endpoint(args) => endpoint::run(ctx, args).await,
+        Command::Alarm(command) => alarm::run(ctx, command).await,
+        Command::Defrag(args) => defrag::run(ctx, args).await,
+        Command::Snapshot(command) => snapshot::run(ctx, command).await,
+        Command::MoveLeader(args) => move_leader::run(ctx, args).await,
+        Command::Auth(command) => auth::run(ctx, command).await,
+        Command::User(command) => user::run(ctx, command).await,
+        Command::Role(command) => role::run(ctx, command).await,
+        Command::Lock(args) => lock::run(ctx, args).await,
+        Command::Elect(args) => elect::run(ctx, args).await,
+        Command::MakeMirror(args) => mirror::run(ctx, args).await,
+        Command::Check(command) => check::run(ctx, command).await,
         Command::Version => version::run(),
         Command::DevCluster(_) | Command::Bench(_) | Command::Completions { .. } => Ok(()),
     }

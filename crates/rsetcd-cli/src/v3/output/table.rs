@@ -1,8 +1,6 @@
 //! The table format: etcdctl's boxed tables (olekukonko/tablewriter with etcdctl's settings:
 //! upper-case centred headers, cells aligned right). etcdctl prints tables only for the member,
-//! endpoint and snapshot commands, which come with the second part of the v3 commands: until
-//! then only the tests use it.
-#![allow(dead_code)]
+//! endpoint and snapshot commands.
 
 use super::Out;
 
