@@ -51,6 +51,7 @@
 //! [`V3ErrorKind::LeaseNotFound`], [`V3ErrorKind::PermissionDenied`]…). A missing key is not an
 //! error: the answer simply has no key.
 
+mod answers;
 mod auth;
 mod channel;
 mod client;
@@ -70,6 +71,7 @@ mod txn;
 mod watch;
 
 pub use crate::error::{GrpcCode, V3ErrorKind};
+pub use answers::OpResponse;
 pub use auth::Permission;
 pub use client::Client;
 pub use election::{Observe, ObserveBuilder};
@@ -83,6 +85,7 @@ pub use proto::etcdserverpb::{
     MemberPromoteResponse, MemberRemoveResponse, MemberUpdateResponse, MoveLeaderResponse,
     PutResponse, RangeResponse, ResponseHeader, StatusResponse, TxnResponse,
 };
+pub use proto::mvccpb::event::EventType;
 pub use proto::mvccpb::{Event, KeyValue};
 pub use proto::v3electionpb::{LeaderKey, ProclaimResponse, ResignResponse};
 pub use proto::v3lockpb::{LockResponse, UnlockResponse};
