@@ -27,7 +27,7 @@ async fn main() -> rsetcd::Result<()> {
     );
 
     // Refreshes the lease every third of its TTL until dropped; fails over by itself.
-    let mut keep = client.lease_keep_alive(lease.id()).await?;
+    let keep = client.lease_keep_alive(lease.id()).await?;
     if let LeaseState::Alive { ttl } = keep.state() {
         println!("keep-alive running: refreshed to {ttl} s");
     }
