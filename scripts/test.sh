@@ -29,7 +29,7 @@ if [ -n "$etcd35" ]; then
   RSETCD_ETCD_BIN="$etcd35" RSETCD_ETCD_V2=off cargo test -p rsetcd --locked \
     --test v2_over_v3 --test v2_over_v3_watch --test v2_over_v3_interop --test v2_over_v3_vs_v2 \
     --test v3_kv --test v3_watch --test v3_lease --test v3_cluster --test v3_concurrency \
-    --test v3_maintenance --test v3_partition --test v3_tls --test v3_auth \
+    --test v3_maintenance --test v3_partition --test v3_tls --test v3_auth --test v3_answers \
     -- --test-threads="${RSETCD_TEST_THREADS:-4}"
 fi
 

@@ -13,11 +13,7 @@ async fn headers_name_the_member_the_cluster_and_the_revision() {
     let put = client.put(&key, "v").await.expect("put");
     let got = client.get(&key).await.expect("get");
     assert!(put.revision() > 0);
-    assert_eq!(
-        got.revision(),
-        put.revision(),
-        "nothing else wrote this node's store"
-    );
+    assert!(got.revision() >= put.revision(), "other tests write too");
     let kv = got.first().expect("the key");
     assert_eq!(kv.mod_revision(), put.revision());
     assert_eq!(
