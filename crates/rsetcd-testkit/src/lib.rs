@@ -61,6 +61,11 @@ pub use ports::{dead_endpoint, free_port};
 pub use proxy::Proxy;
 pub use v2api::V2Api;
 
+/// The program of the crate's README (its crates.io page), compiled as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 /// What can go wrong starting or stopping etcd.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

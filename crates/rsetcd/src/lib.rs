@@ -13,7 +13,9 @@
 //!     .build()?;
 //! client.put("/message", "Hello world").await?;
 //! let answer = client.get("/message").await?;
-//! assert_eq!(answer.kvs[0].value, "Hello world");
+//! if let Some(kv) = answer.first() {
+//!     println!("{} = {} (revision {})", kv.key_str(), kv.value_str(), kv.mod_revision());
+//! }
 //! # Ok(()) }
 //! ```
 //!
@@ -32,6 +34,12 @@
 //!
 //! ## Where things are
 //!
+//! - [`v3::Client`]: KV, transactions ([`v3::Txn`]), watches ([`v3::Watch`]), leases, locks,
+//!   elections, auth, cluster and maintenance. Answers are etcd's messages with methods that read
+//!   them without knowing protobuf: [`v3::KeyValue::key_str`] / [`value_str`](v3::KeyValue::value_str),
+//!   [`v3::RangeResponse::first`] / [`kvs`](v3::RangeResponse::kvs), every answer's
+//!   `revision()` and `header()`, [`v3::Event::is_put`], typed transaction answers
+//!   ([`v3::OpResponse`]).
 //! - [`v2::Client`]: key operations ([`v2::keys`]), one-shot waits and resumable watch streams
 //!   ([`v2::watch`]), members, leader, health, versions and statistics, member sync, the auth API
 //!   ([`v2::auth`]); [`v2::blocking::Client`] does the same without async.
@@ -187,3 +195,8 @@ pub mod fuzzing {
         }
     }
 }
+
+/// The programs of the crate's README (its crates.io page), compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

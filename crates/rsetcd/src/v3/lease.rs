@@ -3,8 +3,8 @@
 //! ```no_run
 //! # async fn demo(client: rsetcd::v3::Client) -> rsetcd::Result<()> {
 //! let lease = client.lease_grant(10).await?;
-//! client.put("/service/me", "10.0.0.7").lease(lease.id).await?;
-//! let mut keep = client.lease_keep_alive(lease.id).await?;
+//! client.put("/service/me", "10.0.0.7").lease(lease.id()).await?;
+//! let mut keep = client.lease_keep_alive(lease.id()).await?;
 //! // … the key lives while `keep` lives; if the lease is lost anyway:
 //! let lost = keep.lost().await;
 //! eprintln!("lease {} lost: {lost:?}", keep.id());
