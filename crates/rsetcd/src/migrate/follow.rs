@@ -59,6 +59,7 @@ impl Run<'_> {
             .stream();
         let mut index = from;
         let mut events = 0u64;
+        self.m.report(Phase::Follow, 0, 0, from);
         loop {
             if until_index.is_some_and(|n| index >= n) {
                 return Ok(());

@@ -148,8 +148,11 @@ pub(crate) async fn run(m: Migration) -> Result<Summary, Error> {
     run.applier
         .mark("copying", src.index, src.nodes.len() as u64)
         .await?;
+    let unchanged_before =
+        plan::plan(&layout, &src.nodes, &tgt, m.ttl_tolerance, Instant::now()).unchanged;
     let (index, changes) = run.sync_all(Some((src, tgt)), Phase::Copy).await?;
     run.summary.changes = changes;
+    run.summary.unchanged = unchanged_before;
     run.summary.final_index = index;
     let follow = m
         .follow

@@ -127,13 +127,14 @@ pub(crate) async fn add_hidden(
     base: &V2Path,
     hidden: &BTreeSet<V2Path>,
 ) -> Result<(), Error> {
-    let wanted: Vec<&V2Path> = hidden
+    let wanted: Vec<V2Path> = hidden
         .iter()
         .filter(|h| base.contains(h) && !out.nodes.contains_key(*h))
+        .cloned()
         .collect();
     let answers: Vec<(Option<crate::v2::Response>, Instant, SystemTime)> = stream::iter(wanted)
-        .map(|h| async move {
-            let r = read_one(client, h).await?;
+        .map(|h: V2Path| async move {
+            let r = read_one(client, &h).await?;
             Ok::<_, Error>((r, Instant::now(), SystemTime::now()))
         })
         .buffered(16)
