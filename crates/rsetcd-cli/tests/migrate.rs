@@ -36,7 +36,7 @@ async fn writer(c: rsetcd::v2::Client, ops: usize) -> usize {
                     .await
             }
             _ => {
-                c.write(&format!("/awk/a b c"), format!("rewritten {i}"))
+                c.write("/awk/a b c", format!("rewritten {i}"))
                     .await
             }
         };

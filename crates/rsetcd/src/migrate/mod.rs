@@ -20,8 +20,12 @@
 //!   applies every change (sets, deletes, expiries, directory removals) until the stop condition;
 //!   when the watch falls out of etcd's 1,000-event window it re-snapshots. At cut-over a last
 //!   snapshot is synced, then verified.
-//! - **Verify** ([`Migration::verify`], run at the end unless turned off): both sides read again
-//!   and compared node by node: kind, value, TTL within [`Migration::ttl_tolerance`].
+//! - **Verify** (at the end of a run unless [`Migration::verify`]`(false)`, or alone with
+//!   [`Migration::verify_now`]): both sides read again and compared node by node — kind, value,
+//!   TTL within [`Migration::ttl_tolerance`] — into a [`Report`].
+//! - **Not carried over**: the v2 auth API's users and roles (etcd keeps v3 auth apart: a run
+//!   warns when v2 auth is on), v2 members and statistics (the v3 cluster API has its own),
+//!   indexes (`createdIndex`/`modifiedIndex` become the copy's revisions).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), rsetcd::migrate::Error> {
