@@ -35,10 +35,7 @@ async fn writer(c: rsetcd::v2::Client, ops: usize) -> usize {
                     .ttl(Duration::from_secs(50))
                     .await
             }
-            _ => {
-                c.write("/awk/a b c", format!("rewritten {i}"))
-                    .await
-            }
+            _ => c.write("/awk/a b c", format!("rewritten {i}")).await,
         };
         if r.is_ok() {
             done += 1;
@@ -48,10 +45,9 @@ async fn writer(c: rsetcd::v2::Client, ops: usize) -> usize {
                 .recursive()
                 .await
                 .expect("delete a directory");
-            c.update_dir("/ttl/dir")
-                .ttl(Duration::from_secs(150))
-                .await
-                .expect("dir ttl");
+            // etcd 3.5.1 answers a directory's TTL update with 500 (a server regression, see
+            // docs/v2-over-v3.md): the change is made on 3.4 only; the copy follows either way.
+            let _ = c.update_dir("/ttl/dir").ttl(Duration::from_secs(150)).await;
         }
     }
     done
@@ -122,7 +118,7 @@ async fn ten_thousand_keys_under_concurrent_writes_arrive_equal() {
     if let (Some(t), Some(all)) = (copy_time, first_sync) {
         eprintln!(
             "migration rate: {} nodes in {:?} from the start (both sides read, hidden nodes and \
-             history looked up, written) = {:.0} nodes/s; writing alone {:?} = {:.0} nodes/s; \
+             history looked up, written) = {:.0} nodes/s; from the first commit to the last {:?} = {:.0} nodes/s; \
              then {} changes followed",
             summary.source_nodes,
             all,
