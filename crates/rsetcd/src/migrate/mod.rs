@@ -117,11 +117,16 @@ impl fmt::Display for Progress {
             Phase::Resnapshot => "the watch fell out of etcd's event window: re-snapshotting",
             Phase::Verify => "verifying",
         };
-        write!(f, "{what} {}", self.done)?;
+        f.write_str(what)?;
         if self.total > 0 {
-            write!(f, "/{}", self.total)?;
+            write!(f, " {}/{}", self.done, self.total)?;
+        } else if self.done > 0 || self.phase == Phase::Follow {
+            write!(f, " {}", self.done)?;
         }
-        write!(f, " (v2 index {})", self.index)
+        if self.index > 0 {
+            write!(f, " (v2 index {})", self.index)?;
+        }
+        Ok(())
     }
 }
 
@@ -352,7 +357,8 @@ impl Migration {
     }
 
     /// After the copy, follow the source's changes until `follow`'s condition, then sync a
-    /// last snapshot (the cut-over).
+    /// last snapshot (the cut-over). Clones of this `Migration` share the condition: the first
+    /// run to follow takes it (a later run copies without following).
     pub fn follow(mut self, follow: Follow) -> Self {
         self.follow = Some(Arc::new(std::sync::Mutex::new(Some(follow))));
         self
@@ -388,5 +394,29 @@ impl Migration {
                 index,
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_reads_as_a_line() {
+        let p = |phase, done, total, index| {
+            Progress {
+                phase,
+                done,
+                total,
+                index,
+            }
+            .to_string()
+        };
+        assert_eq!(p(Phase::Scan, 0, 0, 0), "reading the v3 copy");
+        assert_eq!(p(Phase::Copy, 40, 100, 7), "copying 40/100 (v2 index 7)");
+        assert_eq!(
+            p(Phase::Follow, 0, 0, 9),
+            "following: events applied 0 (v2 index 9)"
+        );
     }
 }
