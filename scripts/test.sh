@@ -35,6 +35,9 @@ if [ -n "$etcd35" ]; then
     --test v3_kv --test v3_watch --test v3_lease --test v3_cluster --test v3_concurrency \
     --test v3_maintenance --test v3_partition --test v3_tls --test v3_auth --test v3_answers \
     -- --test-threads="${RSETCD_TEST_THREADS:-4}"
+  echo "== the v2 → v3 migration on etcd 3.5.1 (its source nodes run with v2)"
+  RSETCD_ETCD_BIN="$etcd35" cargo test -p rsetcd-cli --locked --test migrate --test migrate_cli \
+    -- --test-threads="${RSETCD_TEST_THREADS:-4}"
 fi
 
 echo "== robustness: a bounded run (2 minutes) of both clients under every fault kind, checked"

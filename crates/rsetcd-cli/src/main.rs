@@ -4,6 +4,7 @@
 mod bench;
 mod dev_cluster;
 mod error;
+mod migrate;
 mod secret;
 mod v2;
 mod v3;
@@ -33,7 +34,9 @@ fn selected_api() -> Result<Api, String> {
 
 fn main() -> ExitCode {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // `rsetcd migrate …` is rsetcd's own, whatever ETCDCTL_API says.
     let result = match selected_api() {
+        _ if migrate::wanted(&args) => migrate::main(args),
         Ok(Api::V2) => v2::main(args),
         Ok(Api::V3) => v3::main(args),
         Err(message) => Err(CliError::new(1, message)),

@@ -46,6 +46,8 @@
 //! - [`ClientBuilder`] ([`config`]): endpoints as URLs, hosts or `(host, port)` pairs, timeouts,
 //!   Basic credentials, TLS ([`tls`]), DNS SRV discovery ([`discovery`]), background member sync.
 //! - [`Error`] and [`EtcdCode`]: every failure, typed.
+//! - [`migrate`]: the online v2 → v3 migration (a live v2 keyspace copied into the layout of
+//!   [`v2::over_v3`], followed until cut-over, verified), and [`migrate::check`].
 //!
 //! ## Errors
 //!
@@ -85,6 +87,7 @@ pub mod config;
 pub mod discovery;
 pub mod endpoints;
 mod error;
+pub mod migrate;
 mod net;
 mod retry;
 pub mod tls;
