@@ -61,6 +61,11 @@ macro_rules! kinds {
                 match message {
                     "election: no leader" => return Some(V3ErrorKind::ElectionNoLeader),
                     "election: not leader" => return Some(V3ErrorKind::ElectionNotLeader),
+                    // etcd 3.5 answers a password for a user without one with this internal
+                    // error (gRPC Unknown) rather than its usual authentication failure.
+                    "auth: authentication failed, password was given for no password user" => {
+                        return Some(V3ErrorKind::AuthFailed)
+                    }
                     _ => {}
                 }
                 $($(if message == concat!("etcdserver: ", $msg) { return Some(V3ErrorKind::$name); })?)*
@@ -222,5 +227,31 @@ impl V3ErrorKind {
 impl fmt::Display for V3ErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(self, f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::V3ErrorKind;
+
+    #[test]
+    fn messages_name_their_kind_with_or_without_the_grpc_prefix() {
+        let cases = [
+            ("etcdserver: permission denied", Some(V3ErrorKind::PermissionDenied)),
+            (
+                "rpc error: code = Unavailable desc = etcdserver: no leader",
+                Some(V3ErrorKind::NoLeader),
+            ),
+            ("election: not leader", Some(V3ErrorKind::ElectionNotLeader)),
+            (
+                "auth: authentication failed, password was given for no password user",
+                Some(V3ErrorKind::AuthFailed),
+            ),
+            ("etcdserver: something new", None),
+            ("", None),
+        ];
+        for (message, kind) in cases {
+            assert_eq!(V3ErrorKind::from_message(message), kind, "{message:?}");
+        }
     }
 }
