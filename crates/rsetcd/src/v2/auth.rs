@@ -217,16 +217,19 @@ fn permissions(access: Access, patterns: Vec<String>) -> Permissions {
 
 impl Auth<'_> {
     async fn get<T: serde::de::DeserializeOwned>(&self, rest: &str) -> Result<T> {
+        self.client.v2_only("the v2 auth API").await?;
         let req = Request::new(Method::Get, self.client.api_path(rest), Retry::Read);
         json_answer(self.client.transport().send(&req).await?)
     }
 
     async fn put<T: serde::de::DeserializeOwned>(&self, rest: &str, body: Body) -> Result<T> {
+        self.client.v2_only("the v2 auth API").await?;
         let req = Request::new(Method::Put, self.client.api_path(rest), Retry::Write).body(body);
         json_answer(self.client.transport().send(&req).await?)
     }
 
     async fn bodyless(&self, method: Method, rest: &str) -> Result<()> {
+        self.client.v2_only("the v2 auth API").await?;
         let req = Request::new(method, self.client.api_path(rest), Retry::Write);
         empty_answer(self.client.transport().send(&req).await?)
     }
