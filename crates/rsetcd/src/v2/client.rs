@@ -94,8 +94,12 @@ impl Client {
         ClientBuilder::new()
     }
 
-    /// The endpoints this client uses now, the one tried first leading.
+    /// The endpoints this client uses now, the one tried first leading (over v3: the v3
+    /// client's).
     pub fn endpoints(&self) -> Vec<String> {
+        if let super::backend::Route::V3(engine) = self.route() {
+            return engine.client().endpoints();
+        }
         let (list, start) = self.transport.endpoints.snapshot();
         (0..list.len())
             .map(|i| list[(start + i) % list.len()].url().to_string())
