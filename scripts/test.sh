@@ -27,7 +27,7 @@ if [ -n "$etcd35" ]; then
   RSETCD_ETCD_BIN="$etcd35" RSETCD_ETCD_V2=off cargo test -p rsetcd --locked \
     --test v2_over_v3 --test v2_over_v3_watch --test v2_over_v3_interop --test v2_over_v3_vs_v2 --test v2_backend \
     --test v3_kv --test v3_watch --test v3_lease --test v3_cluster --test v3_concurrency \
-    --test v3_maintenance --test v3_partition --test v3_tls --test v3_auth \
+    --test v3_maintenance --test v3_partition --test v3_tls --test v3_auth --test v3_token \
     -- --test-threads="${RSETCD_TEST_THREADS:-4}"
   echo "== cargo test on etcd 3.5.1 without v2: the v2 suite on the v3 backend (over_v3::)"
   RSETCD_ETCD_BIN="$etcd35" RSETCD_ETCD_V2=off cargo test -p rsetcd --locked \
