@@ -139,7 +139,8 @@ impl<'a> Write<'a> {
         self
     }
 
-    /// A timeout for this call on each endpoint, instead of the client's request timeout.
+    /// A timeout for this call on each endpoint, instead of the client's request timeout (over
+    /// v3: for the whole v2 operation; see [`V2Backend`](super::V2Backend)).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self
@@ -283,7 +284,8 @@ impl<'a> Read<'a> {
         self
     }
 
-    /// A timeout for this call on each endpoint, instead of the client's request timeout (or, with
+    /// A timeout for this call on each endpoint (over v3: for the whole read or wait), instead of
+    /// the client's request timeout (or, with
     /// `wait`, instead of waiting for ever).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
@@ -388,7 +390,8 @@ impl<'a> Delete<'a> {
         self
     }
 
-    /// A timeout for this call on each endpoint, instead of the client's request timeout.
+    /// A timeout for this call on each endpoint, instead of the client's request timeout (over
+    /// v3: for the whole v2 operation; see [`V2Backend`](super::V2Backend)).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self
