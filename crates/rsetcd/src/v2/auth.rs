@@ -19,7 +19,7 @@
 //! the right permissions arrive as [`EtcdCode::Unauthorized`](crate::EtcdCode::Unauthorized).
 //!
 //! A client whose backend is the v3 API ([`V2Backend::OverV3`](super::V2Backend::OverV3)) has no
-//! v2 auth API: every call here fails with [`Error::Unsupported`](crate::Error::Unsupported) (use
+//! v2 auth API: every call here fails with [`Error::Unsupported`] (use
 //! the v3 client's users and roles; the builder's credentials become a v3 token).
 //!
 //! [`ClientBuilder::basic_auth`]: crate::ClientBuilder::basic_auth
