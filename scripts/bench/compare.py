@@ -54,7 +54,9 @@ def run_rsetcd(rsetcd, endpoint, workload, clients, seconds, extra=(), threads=N
     chosen = ["--v2-backend", backend] if backend else []
     cmd = [rsetcd, "--endpoints", endpoint, "--no-sync", *chosen, "bench", workload, "--clients", str(clients),
            "--threads", str(threads), "--duration", f"{seconds}s", "--json", *extra]
-    r = json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout)
+    # The v2 flags (--no-sync): the v2 command line.
+    env = dict(os.environ, ETCDCTL_API="2")
+    r = json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True, env=env).stdout)
     if r.get("errors"):
         sys.exit(f"rsetcd bench saw {r['errors']} errors: {' '.join(cmd)}")
     return {"ops": r["ops_per_sec"], "p99_us": r["latency"]["p99_us"], "cpu_per_1k": r["cpu_secs_per_1k_ops"], "raw": r}
@@ -236,9 +238,9 @@ def main():
     times = {k: [] for k in ("etcdctl2", "rsetcd2", "etcdctl3", "rsetcd3")}
     for _ in range(a.rounds):
         times["etcdctl2"].append(one_shot(["env", "ETCDCTL_API=2", "etcdctl", *env_get], 15))
-        times["rsetcd2"].append(one_shot([a.rsetcd, *env_get], 15))
+        times["rsetcd2"].append(one_shot(["env", "ETCDCTL_API=2", a.rsetcd, *env_get], 15))
         times["etcdctl3"].append(one_shot(["env", "ETCDCTL_API=3", "etcdctl", *env_get], 15))
-        times["rsetcd3"].append(one_shot([a.rsetcd, "--endpoints", ep, "v3", "get", "/bench/k0"], 15))
+        times["rsetcd3"].append(one_shot([a.rsetcd, *env_get], 15))
     one_shots = {k: statistics.median(v) for k, v in times.items()}
 
     write_report(a, rows, v3_rows, over_v3_rows, watch, one_shots)

@@ -1,52 +1,47 @@
-//! `rsetcd`: an etcdctl-v2 compatible command line, a local dev cluster, and benchmarks.
+//! `rsetcd`: an etcdctl-compatible command line (etcd's v3 API by default, `ETCDCTL_API=2` for
+//! the v2 commands), a local dev cluster, and benchmarks.
 
 mod bench;
-mod cli;
-mod commands;
-mod context;
-mod debug;
+mod dev_cluster;
 mod error;
-mod output;
+mod secret;
+mod v2;
+mod v3;
 
 use std::io::Write;
 use std::process::ExitCode;
 
-use clap::{CommandFactory, Parser};
+use error::CliError;
 
-use cli::{Cli, Command};
-use context::Ctx;
-use error::{CliError, Exit};
+/// Which etcdctl the command line speaks, read from `ETCDCTL_API` as etcdctl reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Api {
+    V2,
+    V3,
+}
+
+fn selected_api() -> Result<Api, String> {
+    // etcdctl unsets the variable after reading it, so that it is not taken for a flag.
+    let api = std::env::var_os("ETCDCTL_API");
+    match api.as_ref().map(|v| v.to_string_lossy()) {
+        None => Ok(Api::V3),
+        Some(v) if v.is_empty() || v == "3" => Ok(Api::V3),
+        Some(v) if v == "2" => Ok(Api::V2),
+        Some(v) => Err(format!("unsupported API version: {v}")),
+    }
+}
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
-        Err(e) => {
-            let _ = e.print();
-            return ExitCode::from(if e.use_stderr() {
-                Exit::BadArgs as u8
-            } else {
-                0
-            });
-        }
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let result = match selected_api() {
+        Ok(Api::V2) => v2::main(args),
+        Ok(Api::V3) => v3::main(args),
+        Err(message) => Err(CliError::new(1, message)),
     };
-    // One thread does it all for a command-line client (bench starts its own for --threads).
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
+    v2::context::flush();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("Error:  cannot start the runtime: {e}");
-            return ExitCode::from(Exit::BadArgs as u8);
-        }
-    };
-    match runtime.block_on(run(cli)) {
-        Ok(()) => {
-            context::flush();
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            context::flush();
             if !e.message.is_empty() {
                 let mut err = std::io::stderr().lock();
                 let _ = err.write_all(e.message.as_bytes());
@@ -54,56 +49,16 @@ fn main() -> ExitCode {
                     let _ = writeln!(err);
                 }
             }
-            ExitCode::from(e.exit as u8)
+            ExitCode::from(e.exit)
         }
     }
 }
 
-async fn run(cli: Cli) -> Result<(), CliError> {
-    if cli.global.debug {
-        debug::install(cli.global.username.as_deref());
-    }
-    match &cli.command {
-        Command::Version => {
-            println!("rsetcd version: {}", env!("CARGO_PKG_VERSION"));
-            println!("API version: 2");
-            return Ok(());
-        }
-        Command::Completions { shell } => {
-            clap_complete::generate(
-                *shell,
-                &mut Cli::command(),
-                "rsetcd",
-                &mut std::io::stdout(),
-            );
-            return Ok(());
-        }
-        Command::DevCluster(args) => return commands::dev_cluster::run(args).await,
-        _ => {}
-    }
-    let command = cli.command;
-    if let Command::V3 { command } = &command {
-        return commands::v3::run(&cli.global, command).await;
-    }
-    if let Command::Bench(args) = command {
-        let target = match args.api {
-            bench::Api::V2 => bench::Target::V2(Ctx::new(cli.global).await?.client),
-            bench::Api::V3 => bench::Target::V3(
-                context::builder::<rsetcd::v3::Client>(&cli.global)
-                    .await?
-                    .build()
-                    .map_err(CliError::from)?,
-            ),
-        };
-        return bench::run(target, args).await;
-    }
-    let ctx = Ctx::new(cli.global).await?;
-    if commands::keys::run(&ctx, &command).await?
-        || commands::watch::run(&ctx, &command).await?
-        || commands::member::run(&ctx, &command).await?
-        || commands::auth::run(&ctx, &command).await?
-    {
-        return Ok(());
-    }
-    Err(CliError::new(Exit::BadArgs, "Error:  unknown command"))
+/// A single-threaded runtime: one thread does it all for a command-line client (bench starts its
+/// own for --threads).
+pub fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::new(1, format!("Error: cannot start the runtime: {e}")))
 }

@@ -9,6 +9,7 @@ const RSETCD: &str = env!("CARGO_BIN_EXE_rsetcd");
 
 fn rsetcd(url: &str, args: &[&str], stdin: Option<&str>) -> Output {
     let mut child = Command::new(RSETCD)
+        .env("ETCDCTL_API", "2")
         .args(["--endpoints", url])
         .args(args)
         .stdin(Stdio::piped())

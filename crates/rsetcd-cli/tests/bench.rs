@@ -9,6 +9,7 @@ const RSETCD: &str = env!("CARGO_BIN_EXE_rsetcd");
 
 fn bench(url: &str, args: &[&str]) -> serde_json::Value {
     let out = Command::new(RSETCD)
+        .env("ETCDCTL_API", "2")
         .args(["--endpoints", url, "--no-sync", "bench"])
         .args(args)
         .arg("--json")
@@ -82,6 +83,7 @@ fn get_set_cas_and_watch_report_sane_numbers() {
     }
     // Text output for people.
     let out = Command::new(RSETCD)
+        .env("ETCDCTL_API", "2")
         .args(["--endpoints", &url, "bench", "get", "--total", "50"])
         .output()
         .unwrap();
@@ -90,4 +92,36 @@ fn get_set_cas_and_watch_report_sane_numbers() {
         text.contains("throughput") && text.contains("p99.9"),
         "{text}"
     );
+}
+
+/// On a terminal the progress line is ended before the report, and `--duration 2` (no unit) is
+/// seconds. `script` gives the command a terminal.
+#[test]
+fn progress_on_a_terminal_ends_before_the_report() {
+    let node = Etcd::shared().unwrap();
+    let url = node.client_url();
+    let command = format!("{RSETCD} --endpoints {url} bench get --api v3 --duration 2 --keys 10");
+    let Ok(out) = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env("ETCDCTL_API", "3")
+        .output()
+    else {
+        eprintln!("\n!!!!! `script` is missing: SKIPPING the terminal test !!!!!\n");
+        return;
+    };
+    let text = String::from_utf8_lossy(&out.stdout).replace('\r', "\n");
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("operations"),
+        "no progress line drawn: {text}"
+    );
+    let first = text
+        .lines()
+        .find(|l| l.contains("workload"))
+        .unwrap_or_else(|| panic!("no report: {text}"));
+    assert!(
+        first.starts_with("workload"),
+        "glued to the progress line: {first:?}"
+    );
+    assert!(!first.contains("operations"), "{first:?}");
 }

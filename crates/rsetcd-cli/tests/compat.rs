@@ -389,6 +389,7 @@ fn watch_and_exec_watch_match() {
         out.display()
     );
     let mut child = Command::new(RSETCD)
+        .env("ETCDCTL_API", "2")
         .args([
             "exec-watch",
             "/w/k",

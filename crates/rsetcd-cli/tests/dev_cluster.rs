@@ -11,6 +11,7 @@ const RSETCD: &str = env!("CARGO_BIN_EXE_rsetcd");
 #[test]
 fn dev_cluster_serves_and_cleans_up_on_sigterm() {
     let mut child = Command::new(RSETCD)
+        .env("ETCDCTL_API", "2")
         .args(["dev-cluster", "--nodes", "3"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -36,6 +37,7 @@ fn dev_cluster_serves_and_cleans_up_on_sigterm() {
     assert!(dirs.iter().all(|d| d.exists()));
 
     let list = Command::new(RSETCD)
+        .env("ETCDCTL_API", "2")
         .args(["--endpoints", &endpoints, "member", "list"])
         .output()
         .unwrap();
@@ -46,6 +48,7 @@ fn dev_cluster_serves_and_cleans_up_on_sigterm() {
     );
     assert_eq!(String::from_utf8_lossy(&list.stdout).lines().count(), 3);
     let set = Command::new(RSETCD)
+        .env("ETCDCTL_API", "2")
         .args(["--endpoints", &endpoints, "set", "/dev", "ok"])
         .output()
         .unwrap();
@@ -72,4 +75,34 @@ fn dev_cluster_serves_and_cleans_up_on_sigterm() {
             "{addr} still serves"
         );
     }
+}
+
+/// A fixed port another server holds: dev-cluster fails with etcd's own reason and a non-zero
+/// exit, instead of printing an endpoint that is somebody else's.
+#[test]
+fn dev_cluster_on_a_taken_port_fails_with_the_reason() {
+    let other = rsetcd_testkit::Etcd::start().unwrap();
+    let taken = other.client_port();
+    let out = Command::new(RSETCD)
+        .args([
+            "dev-cluster",
+            "--nodes",
+            "1",
+            "--base-port",
+            &taken.to_string(),
+        ])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(!out.status.success(), "{stdout}");
+    assert!(!stdout.contains("ETCDCTL_ENDPOINTS"), "{stdout}");
+    let first = stderr.lines().next().unwrap_or("");
+    assert!(
+        first.starts_with("Error:  etcd could not start: listen tcp 127.0.0.1:"),
+        "{stderr}"
+    );
+    assert!(first.ends_with("bind: address already in use"), "{stderr}");
 }

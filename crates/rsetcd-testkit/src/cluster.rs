@@ -301,6 +301,16 @@ impl Cluster {
         self.member(i)?.kill()
     }
 
+    /// Freezes member `i` with SIGSTOP (see [`Etcd::pause`]).
+    pub fn pause(&mut self, i: usize) -> Result<()> {
+        self.member(i)?.pause()
+    }
+
+    /// Lets member `i` go on after [`Cluster::pause`] (SIGCONT).
+    pub fn resume(&mut self, i: usize) -> Result<()> {
+        self.member(i)?.resume()
+    }
+
     /// Stops member `i` with SIGTERM (SIGKILL after 10 s).
     pub fn stop(&mut self, i: usize) -> Result<()> {
         self.member(i)?.stop()
@@ -343,7 +353,7 @@ impl Cluster {
             peer_url: format!("http://127.0.0.1:{peer_port}"),
             client_url: format!(
                 "{}://127.0.0.1:{client_port}",
-                if self.settings.tls.is_some() {
+                if self.settings.secure() {
                     "https"
                 } else {
                     "http"

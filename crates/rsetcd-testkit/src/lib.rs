@@ -14,7 +14,9 @@
 //!
 //! [`fault::FaultServer`] fakes the failures real etcd cannot produce (garbage, silence, resets),
 //! [`Proxy`] puts a freezable proxy in front of a node (a network partition on loopback),
-//! and [`certs::TestPki`] makes certificates for TLS nodes ([`EtcdBuilder::tls`]).
+//! [`FaultProxy`] places a fault at an exact point of one HTTP/1.1 or HTTP/2 exchange with a
+//! real node (a dropped answer, a reset after the request was forwarded, a GOAWAY, …), and
+//! [`certs::TestPki`] makes certificates for TLS nodes ([`EtcdBuilder::tls`]).
 //!
 //! ```no_run
 //! use std::time::Duration;
@@ -37,11 +39,13 @@ mod bin;
 pub mod certs;
 mod cluster;
 pub mod fault;
+mod fault_proxy;
 mod node;
 mod ports;
 mod probe;
 mod proxy;
 mod reaper;
+mod relay;
 mod spawner;
 mod v2api;
 
@@ -51,10 +55,16 @@ use std::time::Duration;
 
 pub use bin::{etcd_bin, etcd_version, etcdctl_bin, etcdctl_version, Version};
 pub use cluster::{Cluster, ClusterBuilder, PendingMember};
+pub use fault_proxy::{Armed, Fault, FaultProxy, Trigger, Wire};
 pub use node::{Etcd, EtcdBuilder, ServerTls};
 pub use ports::{dead_endpoint, free_port};
 pub use proxy::Proxy;
 pub use v2api::V2Api;
+
+/// The program of the crate's README (its crates.io page), compiled as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
 
 /// What can go wrong starting or stopping etcd.
 #[derive(Debug, thiserror::Error)]
@@ -149,6 +159,23 @@ pub fn shared_with(v2: V2Api) -> Result<&'static Etcd> {
         Ok(node)
     });
     node.clone().map_err(Error::Start)
+}
+
+/// One 3-member cluster shared by a whole test binary: started on first use, killed (and its
+/// data removed) when the process exits. Tests that share it must not stop or pause its
+/// members; put a [`FaultProxy`] in front of one instead.
+pub fn shared_cluster() -> Result<&'static Cluster> {
+    static CLUSTER: OnceLock<std::result::Result<Cluster, String>> = OnceLock::new();
+    CLUSTER
+        .get_or_init(|| {
+            let cluster = Cluster::start(3).map_err(|e| e.to_string())?;
+            for i in 0..cluster.len() {
+                reaper::remove_at_exit(cluster.node(i).data_dir().to_path_buf());
+            }
+            Ok(cluster)
+        })
+        .as_ref()
+        .map_err(|e| Error::Start(e.clone()))
 }
 
 impl Etcd {

@@ -31,9 +31,18 @@ pub(crate) struct Settings {
     pub(crate) v2: V2Api,
     pub(crate) unsafe_no_fsync: bool,
     pub(crate) tls: Option<ServerTls>,
+    /// `--auto-tls`: etcd makes its own (P-521, self-signed) client certificate.
+    pub(crate) auto_tls: bool,
     pub(crate) heartbeat_ms: u64,
     pub(crate) election_ms: u64,
     pub(crate) start_timeout: Duration,
+}
+
+impl Settings {
+    /// Whether clients are served over TLS.
+    pub(crate) fn secure(&self) -> bool {
+        self.tls.is_some() || self.auto_tls
+    }
 }
 
 impl Default for Settings {
@@ -43,6 +52,7 @@ impl Default for Settings {
             v2: V2Api::from_env(),
             unsafe_no_fsync: false,
             tls: None,
+            auto_tls: false,
             heartbeat_ms: 100,
             election_ms: 1000,
             start_timeout: Duration::from_secs(20),
@@ -163,6 +173,13 @@ impl EtcdBuilder {
     pub fn raft_timers(mut self, heartbeat_ms: u64, election_ms: u64) -> Self {
         self.settings.heartbeat_ms = heartbeat_ms;
         self.settings.election_ms = election_ms;
+        self
+    }
+
+    /// Serve clients over TLS with the certificate etcd makes itself (`--auto-tls`: self-signed,
+    /// P-521, in `<data dir>/fixtures/client/cert.pem`).
+    pub fn auto_tls(mut self) -> Self {
+        self.settings.auto_tls = true;
         self
     }
 
@@ -341,7 +358,7 @@ impl Etcd {
 
     /// `http://127.0.0.1:PORT` (`https://` with TLS).
     pub fn client_url(&self) -> String {
-        let scheme = if self.settings.tls.is_some() {
+        let scheme = if self.settings.secure() {
             "https"
         } else {
             "http"
@@ -460,6 +477,9 @@ impl Etcd {
         if self.settings.unsafe_no_fsync && supports_no_fsync() {
             cmd.arg("--unsafe-no-fsync");
         }
+        if self.settings.auto_tls {
+            cmd.arg("--auto-tls");
+        }
         if let Some(tls) = &self.settings.tls {
             cmd.arg(format!("--cert-file={}", tls.cert_file.display()))
                 .arg(format!("--key-file={}", tls.key_file.display()));
@@ -506,6 +526,30 @@ impl Etcd {
             crate::reaper::unregister(pid);
         }
         Ok(())
+    }
+
+    /// Freezes the process with SIGSTOP (by its PID): it keeps its sockets and answers nothing,
+    /// like a hung host. [`Etcd::resume`] lets it go on; killing or dropping a paused node works
+    /// as for a running one.
+    pub fn pause(&self) -> Result<()> {
+        self.signal(libc::SIGSTOP)
+    }
+
+    /// Lets a process frozen by [`Etcd::pause`] go on (SIGCONT).
+    pub fn resume(&self) -> Result<()> {
+        self.signal(libc::SIGCONT)
+    }
+
+    fn signal(&self, sig: libc::c_int) -> Result<()> {
+        match self.child.as_ref() {
+            Some(child) => {
+                crate::reaper::signal(child.id(), sig);
+                Ok(())
+            }
+            None => Err(Error::NotRunning {
+                name: self.name.clone(),
+            }),
+        }
     }
 
     /// Stops the process with SIGTERM, waiting up to 10 s before SIGKILL, and reaps it.

@@ -3,52 +3,40 @@
 //! client only finds out by its own timeouts or keep-alive pings.
 
 use std::io::{Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::net::Shutdown;
 use std::sync::{Arc, Condvar, Mutex};
-use std::thread::JoinHandle;
-use std::time::Duration;
 
-/// How often blocked threads look at the stop flag.
-const TICK: Duration = Duration::from_millis(50);
+use crate::relay::{self, lock, Pair, Relay, TICK};
 
 /// A proxy on 127.0.0.1 to one address; its threads stop when it is dropped.
 #[derive(Debug)]
 pub struct Proxy {
-    port: u16,
-    shared: Arc<Shared>,
-    thread: Option<JoinHandle<()>>,
+    freeze: Arc<Freeze>,
+    // Dropped last: shutting the relay down wakes the pumps, which then see it stopping.
+    relay: Relay,
 }
 
 #[derive(Debug, Default)]
-struct Shared {
+struct Freeze {
     frozen: Mutex<bool>,
     thawed: Condvar,
-    stop: AtomicBool,
-    sockets: Mutex<Vec<TcpStream>>,
 }
 
-impl Shared {
+impl Freeze {
     /// Waits while frozen; `false` once the proxy is stopping.
-    fn wait_thawed(&self) -> bool {
-        let mut frozen = match self.frozen.lock() {
-            Ok(guard) => guard,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        while *frozen && !self.stop.load(Ordering::SeqCst) {
+    fn wait_thawed(&self, shared: &relay::Shared) -> bool {
+        let mut frozen = lock(&self.frozen);
+        while *frozen && !shared.stopping() {
             frozen = match self.thawed.wait_timeout(frozen, TICK) {
                 Ok((guard, _)) => guard,
                 Err(poisoned) => poisoned.into_inner().0,
             };
         }
-        !self.stop.load(Ordering::SeqCst)
+        !shared.stopping()
     }
 
-    fn set_frozen(&self, on: bool) {
-        match self.frozen.lock() {
-            Ok(mut guard) => *guard = on,
-            Err(poisoned) => *poisoned.into_inner() = on,
-        }
+    fn set(&self, on: bool) {
+        *lock(&self.frozen) = on;
         self.thawed.notify_all();
     }
 }
@@ -56,93 +44,56 @@ impl Shared {
 impl Proxy {
     /// Starts a proxy to `target` (`host:port` or an `http://` URL).
     pub fn start(target: &str) -> std::io::Result<Proxy> {
-        let target: SocketAddr = target
-            .trim_start_matches("http://")
-            .trim_end_matches('/')
-            .parse()
-            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
-        let listener = TcpListener::bind("127.0.0.1:0")?;
-        listener.set_nonblocking(true)?;
-        let port = listener.local_addr()?.port();
-        let shared = Arc::new(Shared::default());
-        let thread = {
-            let shared = Arc::clone(&shared);
-            std::thread::spawn(move || accept(listener, target, shared))
+        let target = relay::parse_target(target)?;
+        let freeze = Arc::new(Freeze::default());
+        let handler = {
+            let freeze = Arc::clone(&freeze);
+            Box::new(move |pair: Arc<Pair>, shared: &Arc<relay::Shared>| {
+                for upstream in [true, false] {
+                    let (pair, shared, freeze) =
+                        (Arc::clone(&pair), Arc::clone(shared), Arc::clone(&freeze));
+                    std::thread::spawn(move || pump(&pair, upstream, &shared, &freeze));
+                }
+            })
         };
-        Ok(Proxy {
-            port,
-            shared,
-            thread: Some(thread),
-        })
+        let relay = Relay::start(0, target, handler)?;
+        Ok(Proxy { freeze, relay })
     }
 
     /// `http://127.0.0.1:PORT`.
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        format!("http://127.0.0.1:{}", self.relay.port())
     }
 
     /// Stops forwarding (both ways, on every connection, old and new) without closing anything.
     pub fn freeze(&self) {
-        self.shared.set_frozen(true);
+        self.freeze.set(true);
     }
 
     /// Forwards again, including what was held while frozen.
     pub fn thaw(&self) {
-        self.shared.set_frozen(false);
+        self.freeze.set(false);
     }
 }
 
 impl Drop for Proxy {
     fn drop(&mut self) {
-        self.shared.stop.store(true, Ordering::SeqCst);
-        self.shared.thawed.notify_all();
-        if let Ok(sockets) = self.shared.sockets.lock() {
-            for s in sockets.iter() {
-                let _ = s.shutdown(Shutdown::Both);
-            }
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+        // Wakes the pumps waiting for a thaw; the relay's own drop then shuts every pair down.
+        self.freeze.thawed.notify_all();
     }
 }
 
-fn accept(listener: TcpListener, target: SocketAddr, shared: Arc<Shared>) {
-    while !shared.stop.load(Ordering::SeqCst) {
-        match listener.accept() {
-            Ok((client, _)) => {
-                if let Err(e) = connect(client, target, &shared) {
-                    eprintln!("proxy: cannot reach {target}: {e}");
-                }
-            }
-            Err(_) => std::thread::sleep(TICK),
-        }
-    }
-}
-
-fn connect(client: TcpStream, target: SocketAddr, shared: &Arc<Shared>) -> std::io::Result<()> {
-    client.set_nonblocking(false)?;
-    let server = TcpStream::connect(target)?;
-    for s in [&client, &server] {
-        s.set_nodelay(true)?;
-        s.set_read_timeout(Some(TICK))?;
-    }
-    if let Ok(mut sockets) = shared.sockets.lock() {
-        sockets.push(client.try_clone()?);
-        sockets.push(server.try_clone()?);
-    }
-    for (from, to) in [(client.try_clone()?, server.try_clone()?), (server, client)] {
-        let shared = Arc::clone(shared);
-        std::thread::spawn(move || pump(from, to, &shared));
-    }
-    Ok(())
-}
-
-/// Copies `from` to `to`, holding what it read while the proxy is frozen.
-fn pump(mut from: TcpStream, mut to: TcpStream, shared: &Shared) {
+/// Copies one direction of `pair` (client to server when `upstream`), holding what it read
+/// while the proxy is frozen.
+fn pump(pair: &Pair, upstream: bool, shared: &relay::Shared, freeze: &Freeze) {
+    let (mut from, mut to) = if upstream {
+        (&pair.client, &pair.server)
+    } else {
+        (&pair.server, &pair.client)
+    };
     let mut buf = vec![0u8; 64 * 1024];
     loop {
-        if !shared.wait_thawed() {
+        if !freeze.wait_thawed(shared) {
             return;
         }
         let n = match from.read(&mut buf) {
@@ -151,20 +102,13 @@ fn pump(mut from: TcpStream, mut to: TcpStream, shared: &Shared) {
                 return;
             }
             Ok(n) => n,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) =>
-            {
-                continue
-            }
+            Err(e) if relay::is_idle(&e) => continue,
             Err(_) => {
                 let _ = to.shutdown(Shutdown::Write);
                 return;
             }
         };
-        if !shared.wait_thawed() || to.write_all(&buf[..n]).is_err() {
+        if !freeze.wait_thawed(shared) || to.write_all(&buf[..n]).is_err() {
             return;
         }
     }

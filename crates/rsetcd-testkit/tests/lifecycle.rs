@@ -293,3 +293,29 @@ fn free_and_dead_ports() {
         "something listens on {dead}"
     );
 }
+
+#[test]
+fn a_paused_node_answers_nothing_until_resumed() {
+    let node = Etcd::start().unwrap();
+    node.pause().unwrap();
+    let addr = node.client_url().trim_start_matches("http://").to_string();
+    let mut s = TcpStream::connect(&addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    s.write_all(b"GET /version HTTP/1.0\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    let err = s
+        .read_to_string(&mut answer)
+        .expect_err("a frozen node stays silent");
+    assert!(
+        matches!(
+            err.kind(),
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+        ),
+        "{err}"
+    );
+    node.resume().unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.read_to_string(&mut answer).unwrap();
+    assert!(answer.contains("etcdserver"), "{answer}");
+}

@@ -401,6 +401,12 @@ impl<C: FromConfig> ClientBuilder<C> {
         C::from_config(self.into_config()?)
     }
 
+    /// The checked settings without a client, for tests of the layers below the clients.
+    #[cfg(test)]
+    pub(crate) fn test_config(self) -> Result<Config> {
+        self.into_config()
+    }
+
     fn into_config(mut self) -> Result<Config> {
         if let Some(query) = self.srv.take() {
             self.specs

@@ -13,7 +13,9 @@
 //!     .build()?;
 //! client.put("/message", "Hello world").await?;
 //! let answer = client.get("/message").await?;
-//! assert_eq!(answer.kvs[0].value, "Hello world");
+//! if let Some(kv) = answer.first() {
+//!     println!("{} = {} (revision {})", kv.key_str(), kv.value_str(), kv.mod_revision());
+//! }
 //! # Ok(()) }
 //! ```
 //!
@@ -32,6 +34,12 @@
 //!
 //! ## Where things are
 //!
+//! - [`v3::Client`]: KV, transactions ([`v3::Txn`]), watches ([`v3::Watch`]), leases, locks,
+//!   elections, auth, cluster and maintenance. Answers are etcd's messages with methods that read
+//!   them without knowing protobuf: [`v3::KeyValue::key_str`] / [`value_str`](v3::KeyValue::value_str),
+//!   [`v3::RangeResponse::first`] / [`kvs`](v3::RangeResponse::kvs), every answer's
+//!   `revision()` and `header()`, [`v3::Event::is_put`], typed transaction answers
+//!   ([`v3::OpResponse`]).
 //! - [`v2::Client`]: key operations ([`v2::keys`]), one-shot waits and resumable watch streams
 //!   ([`v2::watch`]), members, leader, health, versions and statistics, member sync, the auth API
 //!   ([`v2::auth`]); [`v2::blocking::Client`] does the same without async.
@@ -85,3 +93,110 @@ pub mod v3;
 
 pub use config::{ClientBuilder, Credentials};
 pub use error::{BoxError, Error, EtcdCode, Result};
+
+/// Entry points for the fuzz targets (`fuzz/`, feature `fuzzing`): not part of the API.
+///
+/// The v2 HTTP/1.1 reader (`v2/wire.rs`) and answer parser (`v2/response.rs`) are compiled here
+/// a second time, from their own source files, so the targets drive exactly their code without
+/// making it public. `Raw` mirrors the transport's answer type that `response.rs` reads.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+#[path = "v2"]
+#[allow(dead_code, missing_docs, clippy::duplicate_mod)]
+pub mod fuzzing {
+    #[path = "wire.rs"]
+    mod wire;
+
+    #[path = "response.rs"]
+    mod response;
+
+    mod transport {
+        pub(crate) struct Raw {
+            pub(crate) status: u16,
+            pub(crate) headers: super::wire::Headers,
+            pub(crate) body: bytes::Bytes,
+            pub(crate) endpoint: std::sync::Arc<str>,
+        }
+    }
+
+    use bytes::BytesMut;
+
+    /// Reads one HTTP/1.1 answer from `data`, handed over `step` bytes at a time as a socket
+    /// would: the status and the body's length, or why the answer is malformed or incomplete.
+    pub fn v2_read_answer(data: &[u8], step: usize) -> Result<(u16, usize), String> {
+        let step = step.max(1);
+        let mut buf = BytesMut::new();
+        let mut fed = 0;
+        let mut feed = |buf: &mut BytesMut| {
+            if fed >= data.len() {
+                return false;
+            }
+            let end = (fed + step).min(data.len());
+            buf.extend_from_slice(&data[fed..end]);
+            fed = end;
+            true
+        };
+        let head = loop {
+            match wire::parse_head(&mut buf) {
+                Ok(Some(head)) => break head,
+                Ok(None) if feed(&mut buf) => {}
+                Ok(None) => return Err("incomplete head".into()),
+                Err(e) => return Err(e.to_string()),
+            }
+        };
+        match head.framing {
+            wire::Framing::Length(n) => loop {
+                if let Some(body) = wire::take_body(&mut buf, n) {
+                    return Ok((head.status, body.len()));
+                }
+                if !feed(&mut buf) {
+                    return Err("incomplete body".into());
+                }
+            },
+            wire::Framing::Chunked => {
+                let mut chunked = wire::Chunked::default();
+                let mut out = BytesMut::new();
+                loop {
+                    match chunked.decode(&mut buf, &mut out) {
+                        Ok(true) => return Ok((head.status, out.len())),
+                        Ok(false) if feed(&mut buf) => {}
+                        Ok(false) => return Err("incomplete chunked body".into()),
+                        Err(e) => return Err(e.to_string()),
+                    }
+                }
+            }
+            wire::Framing::UntilClose => {
+                while feed(&mut buf) {}
+                Ok((head.status, buf.len()))
+            }
+        }
+    }
+
+    /// Parses a key answer (status, `X-Etcd-Index`, body) as the v2 client does: the answer or
+    /// the error, as text.
+    pub fn v2_key_answer(status: u16, etcd_index: Option<u64>, body: &[u8]) -> String {
+        let raw = transport::Raw {
+            status,
+            headers: wire::Headers {
+                etcd_index,
+                ..wire::Headers::default()
+            },
+            body: bytes::Bytes::copy_from_slice(body),
+            endpoint: std::sync::Arc::from("http://fuzz"),
+        };
+        match response::keys(raw) {
+            Ok(r) => {
+                // What callers do with an answer: walk it, read its expiry.
+                let nodes = r.node.walk().count() + r.node.leaves().count();
+                let expires = r.node.expiration_time().is_some();
+                format!("{:?} {nodes} {expires}", r.action)
+            }
+            Err(e) => format!("{e} {:?}", e.code()),
+        }
+    }
+}
+
+/// The programs of the crate's README (its crates.io page), compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

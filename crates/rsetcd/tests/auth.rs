@@ -7,9 +7,14 @@ use rsetcd::{Error, EtcdCode};
 use rsetcd_testkit::certs::TestPki;
 use rsetcd_testkit::Etcd;
 
+/// etcd's v2 auth checks the password with bcrypt on every request (and hashes it on every
+/// user change): on a loaded machine a request can take seconds.
+const AUTH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+
 fn as_user(url: &str, user: &str, password: &str) -> Client {
     Client::builder()
         .host(url)
+        .request_timeout(AUTH_TIMEOUT)
         .basic_auth(user, password)
         .build()
         .unwrap()
@@ -170,7 +175,9 @@ async fn users_roles_permissions_and_enable_disable() {
 fn blocking_auth_api() {
     let node = Etcd::start().unwrap();
     let client = |creds: Option<(&str, &str)>| {
-        let b = rsetcd::v2::blocking::Client::builder().host(node.client_url());
+        let b = rsetcd::v2::blocking::Client::builder()
+            .host(node.client_url())
+            .request_timeout(AUTH_TIMEOUT);
         match creds {
             Some((user, password)) => b.basic_auth(user, password),
             None => b,
@@ -226,6 +233,7 @@ async fn a_client_certificate_names_the_user() {
     let with_cert = || {
         Client::builder()
             .host(node.client_url())
+            .request_timeout(AUTH_TIMEOUT)
             .ca_file(&pki.ca)
             .client_cert_files(&pki.client.cert, &pki.client.key)
     };

@@ -146,3 +146,27 @@ async fn expired_and_stale_tokens_are_renewed_by_themselves() {
     tokio::time::sleep(Duration::from_secs(4)).await;
     assert!(keep.is_alive(), "{:?}", keep.state());
 }
+
+#[tokio::test]
+async fn a_user_without_password_cannot_log_in_with_one() {
+    let (node, root) = secured().await;
+    root.user_add_no_password("cn-only").await.unwrap();
+    assert!(root
+        .user_list()
+        .await
+        .unwrap()
+        .users
+        .contains(&"cn-only".to_string()));
+    // No password matches it, not even the empty one.
+    for password in ["", "guess"] {
+        let err = as_user(&node, "cn-only", password)
+            .get("/x")
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.v3_kind(),
+            Some(V3ErrorKind::AuthFailed),
+            "{password:?}: {err}"
+        );
+    }
+}

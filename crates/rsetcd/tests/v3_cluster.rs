@@ -64,6 +64,9 @@ async fn members_leader_hashes_and_failover_on_a_three_node_cluster() {
     let rev = c.get("/cluster/k").await.unwrap().header.unwrap().revision;
     let mut hashes = Vec::new();
     for ep in &eps {
+        // A linearizable read there first: the member has applied `rev` once it answers.
+        let at = Client::builder().endpoints([ep.clone()]).build().unwrap();
+        at.get("/cluster/k").await.unwrap();
         hashes.push(c.hash_kv_at(ep, rev).await.unwrap().hash);
     }
     assert!(hashes.windows(2).all(|w| w[0] == w[1]), "{hashes:?}");

@@ -17,6 +17,17 @@ pub use target::Target;
 
 use crate::error::{CliError, Exit};
 
+/// A duration: `10s`, `500ms`, `1m30s`, or a bare number of seconds (`4`), as wrk's `-d` takes it.
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    if let Ok(secs) = s.trim().parse::<f64>() {
+        if secs.is_finite() && secs >= 0.0 {
+            return Ok(Duration::from_secs_f64(secs));
+        }
+        return Err(format!("invalid duration {s:?}: not a number of seconds"));
+    }
+    humantime::parse_duration(s).map_err(|e| format!("invalid duration {s:?}: {e}"))
+}
+
 /// What to measure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Workload {
@@ -55,8 +66,8 @@ pub struct BenchArgs {
     /// Operations in all (get, set, cas) or events written (watch).
     #[arg(long, default_value_t = 10_000)]
     pub total: u64,
-    /// Run for this long instead of --total (e.g. 10s).
-    #[arg(long, value_parser = |s: &str| humantime::parse_duration(s).map_err(|e| e.to_string()))]
+    /// Run for this long instead of --total (10s, 1m30s; a bare number is seconds, as wrk's -d).
+    #[arg(long, value_parser = parse_duration)]
     pub duration: Option<Duration>,
     /// Key length in bytes.
     #[arg(long, default_value_t = 8)]

@@ -126,17 +126,25 @@ impl Report {
 /// A progress line on stderr, once a second, only when stderr is a terminal.
 pub struct Progress {
     stop: Arc<AtomicBool>,
+    /// Whether a progress line was drawn (and so must be ended before the report).
+    drawn: Arc<AtomicBool>,
 }
 
 impl Progress {
     pub fn start(done: Arc<AtomicU64>, total: u64) -> Progress {
         let stop = Arc::new(AtomicBool::new(false));
+        let drawn = Arc::new(AtomicBool::new(false));
         if std::io::stderr().is_terminal() {
-            let stop = stop.clone();
+            let (stop, drawn) = (stop.clone(), drawn.clone());
             tokio::spawn(async move {
                 let mut tick = tokio::time::interval(Duration::from_secs(1));
-                while !stop.load(Ordering::Relaxed) {
+                tick.tick().await;
+                loop {
                     tick.tick().await;
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    drawn.store(true, Ordering::Relaxed);
                     let n =
                         done.load(Ordering::Relaxed)
                             .min(if total == 0 { u64::MAX } else { total });
@@ -146,13 +154,17 @@ impl Progress {
                         eprint!("\r{n} operations   ");
                     }
                 }
-                eprintln!();
             });
         }
-        Progress { stop }
+        Progress { stop, drawn }
     }
 
+    /// Stops the line and ends it (a newline) if one was drawn, so the report starts on a line
+    /// of its own.
     pub fn stop(&self) {
         self.stop.store(true, Ordering::Relaxed);
+        if self.drawn.load(Ordering::Relaxed) {
+            eprintln!();
+        }
     }
 }

@@ -16,13 +16,16 @@ impl Etcd {
     /// `GET /v2/keys/` answers, which also needs a quorum.
     pub fn wait_healthy(&self, timeout: Duration) -> Result<()> {
         self.wait_for(timeout, "healthy", |n| {
-            if n.settings.tls.is_some() {
+            if n.settings.secure() {
                 n.tls_serving()
             } else if n.emulated() {
                 n.v2v3_serving()
             } else {
-                probe::get(n.client_port, "/health")
-                    .is_some_and(|b| b.contains(r#""health":"true""#))
+                // Our process must say it serves: another server on a fixed port would answer
+                // the probe while ours failed to bind it.
+                n.log_says_serving()
+                    && probe::get(n.client_port, "/health")
+                        .is_some_and(|b| b.contains(r#""health":"true""#))
             }
         })
     }
@@ -51,13 +54,19 @@ impl Etcd {
     }
 
     fn serving(&self) -> bool {
-        if self.settings.tls.is_some() {
+        if self.settings.secure() {
             self.tls_serving()
         } else if self.emulated() {
             self.v2v3_serving()
         } else {
-            probe::get(self.client_port, "/version").is_some()
+            self.log_says_serving() && probe::get(self.client_port, "/version").is_some()
         }
+    }
+
+    /// Whether this process (since it was last spawned) logged that it serves clients.
+    fn log_says_serving(&self) -> bool {
+        let log = self.log_since_spawn();
+        SERVING.iter().any(|line| log.contains(line))
     }
 
     fn tls_serving(&self) -> bool {
@@ -98,6 +107,13 @@ impl Etcd {
 
 /// Logged (zap) by etcd 3.4/3.5 once its peer and client servers are started, before it has a quorum.
 const LISTENING: &str = "now serving peer/client/metrics";
+
+/// Logged once the plain client listener, bound by this process, serves requests (zap, etcd
+/// 3.4/3.5; capnslog).
+const SERVING: [&str; 2] = [
+    "serving client traffic insecurely",
+    "ready to serve client requests",
+];
 
 /// Logged (zap, etcd 3.4 and 3.5) once a TLS client listener serves requests. etcd 3.5 logs
 /// "ready to serve client requests" a few lines earlier, before its TLS listener is up: that line

@@ -148,6 +148,12 @@ impl Progress {
         }
     }
 
+    /// Whether [`Progress::sent`] was marked in this attempt (for tests).
+    #[cfg(test)]
+    pub(crate) fn was_sent(&self) -> bool {
+        self.0.load(Ordering::Relaxed) == SENT
+    }
+
     fn restart(&self) {
         if self.0.load(Ordering::Relaxed) == SENT {
             self.0.store(NOT_SENT, Ordering::Relaxed);

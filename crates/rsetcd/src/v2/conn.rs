@@ -326,3 +326,6 @@ impl Body {
         Ok(body)
     }
 }
+
+#[cfg(test)]
+mod tests;

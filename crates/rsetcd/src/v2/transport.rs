@@ -375,3 +375,6 @@ fn current_runtime() -> Result<RuntimeId> {
             Error::Config("rsetcd's clients run on a tokio runtime, and none is running".into())
         })
 }
+
+#[cfg(test)]
+mod tests;

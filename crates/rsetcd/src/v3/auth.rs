@@ -68,6 +68,17 @@ impl Client {
         self.core.unary(Retry::Write, req).await
     }
 
+    /// Adds a user that has no password (it can only authenticate with a TLS client certificate
+    /// whose common name is the user's name; etcd 3.4 and later).
+    pub async fn user_add_no_password(&self, name: &str) -> Result<AuthUserAddResponse> {
+        let req = AuthUserAddRequest {
+            name: name.into(),
+            password: String::new(),
+            options: Some(authpb::UserAddOptions { no_password: true }),
+        };
+        self.core.unary(Retry::Write, req).await
+    }
+
     /// A user and its roles.
     pub async fn user_get(&self, name: &str) -> Result<AuthUserGetResponse> {
         let req = AuthUserGetRequest { name: name.into() };

@@ -190,8 +190,9 @@ struct ConnState {
     active: AtomicUsize,
     /// Set when the driver has ended: the connection is gone.
     ended: AtomicBool,
-    /// The TLS failure that ended the connection, if that is what ended it.
-    tls_failure: OnceLock<rustls::Error>,
+    /// The TLS failure that ended the connection, if that is what ended it: recorded below `h2`
+    /// (by [`coalesce::Coalesce`]), which keeps only the text of an I/O error's source.
+    tls_failure: Arc<OnceLock<rustls::Error>>,
     /// A look at the socket, to find a peer that closed before the driver has read its FIN.
     peer: Option<net::PeerWatch>,
 }
@@ -265,11 +266,12 @@ impl Shared {
         )
         .await?;
         let peer = io.peer_watch();
+        let tls_failure = Arc::new(OnceLock::new());
         let handshake = h2::client::Builder::new()
             .initial_window_size(STREAM_WINDOW)
             .initial_connection_window_size(CONNECTION_WINDOW)
             .enable_push(false)
-            .handshake::<_, Bytes>(coalesce::Coalesce::new(io));
+            .handshake::<_, Bytes>(coalesce::Coalesce::new(io, Arc::clone(&tls_failure)));
         let failed = |source: BoxError| Error::connect(self.endpoint.url().to_string(), source);
         let (send, connection) = tokio::time::timeout(self.connect_timeout, handshake)
             .await
@@ -278,7 +280,7 @@ impl Shared {
         let state = Arc::new(ConnState {
             active: AtomicUsize::new(0),
             ended: AtomicBool::new(false),
-            tls_failure: OnceLock::new(),
+            tls_failure,
             peer,
         });
         tokio::spawn(drive(
@@ -424,13 +426,6 @@ async fn drive(
     };
     if let Err(e) = outcome {
         tracing::debug!(%endpoint, error = %e, "v3 connection ended");
-        if let Some(tls) = e
-            .get_io()
-            .and_then(|io| io.get_ref())
-            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-        {
-            let _ = state.tls_failure.set(tls.clone());
-        }
     }
 }
 
@@ -447,3 +442,6 @@ impl tonic::codegen::Service<http::Request<Body>> for Channel {
         Box::pin(Arc::clone(&self.shared).call(request))
     }
 }
+
+#[cfg(test)]
+mod tests;

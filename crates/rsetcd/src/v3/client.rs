@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 ///     .build()?;
 /// client.put("/message", "Hello world").await?;
 /// let answer = client.get("/message").await?;
-/// assert_eq!(answer.kvs[0].value, "Hello world");
+/// assert_eq!(answer.first().map(|kv| kv.value_str()).as_deref(), Some("Hello world"));
 /// # Ok(()) }
 /// ```
 #[derive(Clone, Debug)]

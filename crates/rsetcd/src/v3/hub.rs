@@ -428,3 +428,6 @@ impl State {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

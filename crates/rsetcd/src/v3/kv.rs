@@ -203,7 +203,7 @@ impl DeleteOp {
 }
 
 /// `client.get(key)`: see [`GetOp`] for the options. A missing key is not an error: the answer
-/// has no `kvs`.
+/// has no [`kvs`](RangeResponse::kvs) (its [`first`](RangeResponse::first) is `None`).
 #[derive(Debug)]
 #[must_use = "a get does nothing until awaited"]
 pub struct Get<'a> {
@@ -347,7 +347,7 @@ impl Client {
     ///     .sort(SortTarget::Mod, SortOrder::Descend)
     ///     .limit(10)
     ///     .await?;
-    /// println!("{} of {} keys", newest_ten.kvs.len(), newest_ten.count);
+    /// println!("{} of {} keys", newest_ten.kvs().len(), newest_ten.count());
     /// # let _ = one; Ok(()) }
     /// ```
     pub fn get(&self, key: impl AsRef<[u8]>) -> Get<'_> {

@@ -3,8 +3,8 @@
 //! ```no_run
 //! # async fn demo(client: rsetcd::v3::Client) -> rsetcd::Result<()> {
 //! let lease = client.lease_grant(10).await?;
-//! client.put("/service/me", "10.0.0.7").lease(lease.id).await?;
-//! let mut keep = client.lease_keep_alive(lease.id).await?;
+//! client.put("/service/me", "10.0.0.7").lease(lease.id()).await?;
+//! let mut keep = client.lease_keep_alive(lease.id()).await?;
 //! // … the key lives while `keep` lives; if the lease is lost anyway:
 //! let lost = keep.lost().await;
 //! eprintln!("lease {} lost: {lost:?}", keep.id());
@@ -142,6 +142,35 @@ impl KeepAlive {
         !matches!(*self.state.borrow(), LeaseState::Lost(_))
     }
 
+    /// Waits for the next refresh (each one, also when the TTL is the same) or the loss of the
+    /// lease, and returns the new state. The first call returns at once with the refresh that
+    /// [`Client::lease_keep_alive`] waited for; once the lease is lost, every call returns
+    /// [`LeaseState::Lost`] at once.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: rsetcd::v3::Client, id: i64) -> rsetcd::Result<()> {
+    /// use rsetcd::v3::LeaseState;
+    /// let mut keep = client.lease_keep_alive(id).await?;
+    /// while let LeaseState::Alive { ttl } = keep.changed().await {
+    ///     println!("lease {id:016x} refreshed, TTL {ttl} s");
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn changed(&mut self) -> LeaseState {
+        if let LeaseState::Lost(why) = &*self.state.borrow() {
+            return LeaseState::Lost(why.clone());
+        }
+        if self.state.changed().await.is_err() {
+            if let LeaseState::Lost(why) = &*self.state.borrow() {
+                return LeaseState::Lost(why.clone());
+            }
+            return LeaseState::Lost(LeaseLost::Expired {
+                reason: "the keep-alive task stopped".into(),
+            });
+        }
+        self.state.borrow_and_update().clone()
+    }
+
     /// Waits until the lease is lost, and says why.
     pub async fn lost(&mut self) -> LeaseLost {
         loop {
@@ -188,6 +217,8 @@ async fn keep_alive(core: Arc<Core>, id: i64, state: watch::Sender<LeaseState>, 
     let mut expires: Option<Instant> = None;
     let mut next: Option<usize> = None;
     let mut outage = Outage::default();
+    // Before the first answer: the endpoints whose stream broke, with their failures.
+    let mut before_first: Vec<(String, Error)> = Vec::new();
     loop {
         let limit = core.config.request_timeout;
         let opened = core
@@ -231,6 +262,25 @@ async fn keep_alive(core: Arc<Core>, id: i64, state: watch::Sender<LeaseState>, 
                     }
                     Refresh::Failed(err) => {
                         next = next.map(|n| n + 1);
+                        let tries = if core.config.allow_reconnect {
+                            core.endpoints.snapshot().0.len()
+                        } else {
+                            1
+                        };
+                        if first.is_some() && transient(&err) && before_first.len() + 1 < tries {
+                            // Opened, then broke before its first answer: as for any read, the
+                            // next endpoint is asked before the caller hears of it.
+                            tracing::debug!(lease = id, %endpoint, error = %err, "keep-alive broke; next endpoint");
+                            before_first.push((endpoint.url().to_string(), err));
+                            continue;
+                        }
+                        let err = if first.is_some() && !before_first.is_empty() {
+                            let mut failures = std::mem::take(&mut before_first);
+                            failures.push((endpoint.url().to_string(), err));
+                            Error::from_failures(failures)
+                        } else {
+                            err
+                        };
                         (err, outage.broke(since.elapsed()))
                     }
                 }

@@ -11,16 +11,32 @@
 //! let client = Client::builder().endpoints(["http://127.0.0.1:2379"]).build()?;
 //! client.put("/config/a", "1").await?;
 //! let all = client.get("/config/").prefix().await?;
-//! for kv in &all.kvs {
-//!     println!("{:?} = {:?}", kv.key, kv.value);
+//! for kv in all.kvs() {
+//!     println!("{} = {}", kv.key_str(), kv.value_str());
 //! }
-//! client
+//! let swapped = client
 //!     .txn()
 //!     .when(Compare::value("/config/a", CompareOp::Equal, "1"))
 //!     .and_then(Op::put("/config/a", "2"))
 //!     .await?;
+//! println!("swapped: {} at revision {}", swapped.succeeded(), swapped.revision());
 //! # Ok(()) }
 //! ```
+//!
+//! ## Answers
+//!
+//! Answers are etcd's own protobuf messages ([`RangeResponse`], [`KeyValue`], [`Event`]…,
+//! generated into [`proto`]), with public fields, and with methods that read them without
+//! knowing protobuf: keys and values as bytes ([`KeyValue::key`]) or text
+//! ([`KeyValue::key_str`], lossy; [`KeyValue::try_key_str`], strict), revisions and versions,
+//! a lease as an `Option`, [`RangeResponse::kvs`] / [`first`](RangeResponse::first) /
+//! [`count`](RangeResponse::count) / [`more`](RangeResponse::more), every answer's
+//! `header()` (revision, member and cluster ids) and `revision()`, an event's kind
+//! ([`Event::is_put`], [`Event::is_delete`], [`Event::is_create`]) and pairs
+//! ([`Event::kv`], [`Event::prev_kv`]), a transaction's answers as [`OpResponse`]s
+//! ([`TxnResponse::responses`]), leases ([`LeaseTimeToLiveResponse::ttl`]), members
+//! ([`Member::client_urls`]). They borrow from the message: nothing is copied.
+//! `examples/v3_*.rs` are complete programs using them.
 //!
 //! ## Failover and retries
 //!
@@ -51,6 +67,7 @@
 //! [`V3ErrorKind::LeaseNotFound`], [`V3ErrorKind::PermissionDenied`]…). A missing key is not an
 //! error: the answer simply has no key.
 
+mod answers;
 mod auth;
 mod channel;
 mod client;
@@ -66,10 +83,12 @@ mod maintenance;
 pub mod proto;
 mod range;
 mod rpc;
+pub mod snapshot;
 mod txn;
 mod watch;
 
 pub use crate::error::{GrpcCode, V3ErrorKind};
+pub use answers::OpResponse;
 pub use auth::Permission;
 pub use client::Client;
 pub use election::{Observe, ObserveBuilder};
@@ -83,6 +102,7 @@ pub use proto::etcdserverpb::{
     MemberPromoteResponse, MemberRemoveResponse, MemberUpdateResponse, MoveLeaderResponse,
     PutResponse, RangeResponse, ResponseHeader, StatusResponse, TxnResponse,
 };
+pub use proto::mvccpb::event::EventType;
 pub use proto::mvccpb::{Event, KeyValue};
 pub use proto::v3electionpb::{LeaderKey, ProclaimResponse, ResignResponse};
 pub use proto::v3lockpb::{LockResponse, UnlockResponse};

@@ -10,7 +10,7 @@
 //!     .and_then(Op::put("/lock", "me"))
 //!     .or_else(Op::get("/lock"))
 //!     .await?;
-//! println!("took the lock: {}", answer.succeeded);
+//! println!("took the lock: {}", answer.succeeded());
 //! # Ok(()) }
 //! ```
 
@@ -229,8 +229,8 @@ impl TxnOp {
 }
 
 /// `client.txn()`: add compares with `when`, operations with `and_then` / `or_else`, then
-/// `.await`. The answer's `succeeded` says which branch ran and `responses` holds one answer per
-/// operation of that branch.
+/// `.await`. The answer's [`succeeded`](TxnResponse::succeeded) says which branch ran and
+/// [`responses`](TxnResponse::responses) gives one answer per operation of that branch.
 #[derive(Debug)]
 #[must_use = "a transaction does nothing until awaited"]
 pub struct Txn<'a> {

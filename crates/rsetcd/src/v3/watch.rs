@@ -10,7 +10,8 @@
 //!     match item? {
 //!         WatchItem::Events { events, .. } => {
 //!             for event in events {
-//!                 println!("{:?} {:?}", event.r#type(), event.kv);
+//!                 let kind = if event.is_delete() { "DELETE" } else { "PUT" };
+//!                 println!("{kind} {} = {}", event.key_str(), event.value_str());
 //!             }
 //!         }
 //!         WatchItem::Progress { revision } => println!("nothing new up to {revision}"),

@@ -8,9 +8,14 @@
 //! woken, the caller that will send the next call, run first), and sends it in the same write as
 //! whatever comes next, or on its own at the task's next turn. Nothing else is ever held, and
 //! nothing waits on a timer.
+//!
+//! It also keeps the TLS failure that ends a connection (a certificate refused just after a TLS
+//! 1.3 handshake): `h2` turns an I/O error's source into text, so below it is the last place the
+//! `rustls::Error` can be seen, and the call it fails must be told that etcd never read it.
 
 use std::io::{self, IoSlice};
 use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
 use std::task::{ready, Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -25,15 +30,28 @@ pub(super) struct Coalesce<S> {
     held: Vec<u8>,
     /// Whether the connection's task has yielded once since the acknowledgement was held.
     yielded: bool,
+    /// Where the TLS failure that ended the connection is kept.
+    tls_failure: Arc<OnceLock<rustls::Error>>,
 }
 
 impl<S> Coalesce<S> {
-    pub(super) fn new(inner: S) -> Coalesce<S> {
+    pub(super) fn new(inner: S, tls_failure: Arc<OnceLock<rustls::Error>>) -> Coalesce<S> {
         Coalesce {
             inner,
             held: Vec::with_capacity(PING_FRAME_LEN),
             yielded: false,
+            tls_failure,
         }
+    }
+
+    /// Keeps the TLS failure in `result`, if it is one, before `h2` sees it.
+    fn note<T>(&self, result: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
+        if let Poll::Ready(Err(e)) = &result {
+            if let Some(tls) = crate::tls::find_rustls(e) {
+                let _ = self.tls_failure.set(tls.clone());
+            }
+        }
+        result
     }
 }
 
@@ -92,7 +110,8 @@ impl<S: AsyncRead + Unpin> AsyncRead for Coalesce<S> {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_read(cx, buf)
+        let read = Pin::new(&mut self.inner).poll_read(cx, buf);
+        self.note(read)
     }
 }
 
@@ -121,7 +140,8 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Coalesce<S> {
             }
             this.held.clear();
         }
-        this.poll_write_after_held(cx, bufs)
+        let written = this.poll_write_after_held(cx, bufs);
+        this.note(written)
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -142,7 +162,8 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Coalesce<S> {
                 cx.waker().wake_by_ref();
             }
         }
-        Pin::new(&mut this.inner).poll_flush(cx)
+        let flushed = Pin::new(&mut this.inner).poll_flush(cx);
+        this.note(flushed)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -172,7 +193,7 @@ mod tests {
     #[tokio::test]
     async fn a_held_ack_goes_with_the_next_write_in_order() {
         let (client, mut server) = tokio::io::duplex(1024);
-        let mut w = Coalesce::new(client);
+        let mut w = Coalesce::new(client, Arc::default());
         w.write_all(&ACK).await.unwrap();
         w.flush().await.unwrap();
         w.write_all(b"next frame").await.unwrap();
@@ -186,7 +207,7 @@ mod tests {
     #[tokio::test]
     async fn a_held_ack_alone_goes_at_the_next_flush() {
         let (client, mut server) = tokio::io::duplex(1024);
-        let mut w = Coalesce::new(client);
+        let mut w = Coalesce::new(client, Arc::default());
         w.write_all(&ACK).await.unwrap();
         // The first flush keeps it (and asks to be polled again); the second sends it.
         w.flush().await.unwrap();
@@ -203,7 +224,7 @@ mod tests {
     #[tokio::test]
     async fn shutdown_sends_what_is_held() {
         let (client, mut server) = tokio::io::duplex(1024);
-        let mut w = Coalesce::new(client);
+        let mut w = Coalesce::new(client, Arc::default());
         w.write_all(&ACK).await.unwrap();
         w.shutdown().await.unwrap();
         let mut got = Vec::new();

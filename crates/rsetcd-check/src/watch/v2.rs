@@ -1,0 +1,326 @@
+//! v2 watch streams: each delivers exactly the modified indexes of the watched keys, in order,
+//! none twice and none skipped, except where it resynced: a resync at index `i` accounts for the
+//! indexes it skipped only if its snapshot is the reference's state of the watched keys at `i`.
+//! Each event's node and previous node match the reference, and a watcher that reopens goes on
+//! from where it stopped.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::WatchReport;
+use crate::history::{Interner, Sym, Time};
+use crate::model::v2::NodeSeen;
+
+/// One event as a v2 stream delivered it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Event {
+    /// The key.
+    pub key: Sym,
+    /// `Some(value)` for set, create and compare-and-swap; `None` for deletes and expiries.
+    pub value: Option<Sym>,
+    /// Whether the write kept the node's created index (compare-and-swap, update).
+    pub keeps_created: bool,
+    /// The node's modified index: the event's index.
+    pub index: u64,
+    /// The node's created index (for a put).
+    pub created: u64,
+    /// `prevNode`.
+    pub prev: Option<NodeSeen>,
+}
+
+/// What a stream yielded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Item {
+    /// An event.
+    Event {
+        /// When it arrived.
+        at: Time,
+        /// The event.
+        event: Event,
+    },
+    /// A resync: the state of the watched keys at `index`; events go on after it.
+    Resynced {
+        /// When it arrived.
+        at: Time,
+        /// The snapshot's index.
+        index: u64,
+        /// The files under the watched key, with their nodes.
+        snapshot: Vec<(Sym, NodeSeen)>,
+    },
+    /// The stream ended with an error.
+    Ended {
+        /// When.
+        at: Time,
+        /// The error.
+        error: String,
+    },
+}
+
+/// One stream opened by a watcher.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Segment {
+    /// The watcher.
+    pub watcher: usize,
+    /// The watched directory (recursive), as a key prefix.
+    pub prefix: String,
+    /// The stream delivers the events after this index.
+    pub after: u64,
+    /// What it yielded.
+    pub items: Vec<Item>,
+}
+
+/// A write the history saw answered, with its index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Acked {
+    /// The operation (for reports).
+    pub op: usize,
+    /// Its modified index.
+    pub index: u64,
+    /// The key.
+    pub key: Sym,
+    /// `Some(value)` for a put, `None` for a delete.
+    pub value: Option<Sym>,
+    /// Whether it kept the created index (compare-and-swap).
+    pub keeps_created: bool,
+}
+
+/// Everything a validation needs besides the streams.
+#[derive(Debug)]
+pub struct Context<'a> {
+    /// Key and value names.
+    pub names: &'a Interner,
+    /// Acknowledged writes.
+    pub acked: &'a [Acked],
+    /// Which operation wrote each value.
+    pub writers: &'a HashMap<Sym, usize>,
+    /// The index at which the watched directories were empty.
+    pub base_index: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct RefEvent {
+    key: Sym,
+    value: Option<Sym>,
+    keeps_created: bool,
+}
+
+/// Checks every stream against the reference built from all of them and the acknowledged
+/// writes.
+pub fn validate(segments: &[Segment], cx: &Context<'_>) -> WatchReport {
+    let mut report = WatchReport::default();
+    let name = |k: Sym| cx.names.name(k).to_string();
+    let in_prefix = |k: Sym, p: &str| cx.names.name(k).starts_with(p);
+
+    let mut reference: BTreeMap<u64, RefEvent> = BTreeMap::new();
+    let mut add = |index: u64, ev: RefEvent, from: &str, report: &mut WatchReport| match reference
+        .get(&index)
+    {
+        Some(old) if *old != ev => report.gap(format!(
+            "index {index}: {from} says {} {:?}, another source {} {:?}",
+            name(ev.key),
+            ev.value.map(|v| cx.names.name(v).to_string()),
+            name(old.key),
+            old.value.map(|v| cx.names.name(v).to_string()),
+        )),
+        Some(_) => {}
+        None => {
+            reference.insert(index, ev);
+        }
+    };
+    for seg in segments {
+        for item in &seg.items {
+            if let Item::Event { event: e, .. } = item {
+                let ev = RefEvent {
+                    key: e.key,
+                    value: e.value,
+                    keeps_created: e.keeps_created,
+                };
+                add(
+                    e.index,
+                    ev,
+                    &format!("watcher {}", seg.watcher),
+                    &mut report,
+                );
+            }
+        }
+    }
+    for a in cx.acked {
+        let ev = RefEvent {
+            key: a.key,
+            value: a.value,
+            keeps_created: a.keeps_created,
+        };
+        add(
+            a.index,
+            ev,
+            &format!("the answer to operation {}", a.op),
+            &mut report,
+        );
+    }
+
+    // Replay: each event's node before and after.
+    let mut state: HashMap<Sym, NodeSeen> = HashMap::new();
+    let mut before: HashMap<u64, Option<NodeSeen>> = HashMap::new();
+    let mut after: HashMap<u64, NodeSeen> = HashMap::new();
+    let mut value_at: HashMap<Sym, u64> = HashMap::new();
+    for (&index, ev) in &reference {
+        if index <= cx.base_index {
+            report.fail(format!(
+                "event at index {index}, before the base {}",
+                cx.base_index
+            ));
+            continue;
+        }
+        let prev = state.get(&ev.key).copied();
+        before.insert(index, prev);
+        match ev.value {
+            Some(value) => {
+                let created = match (ev.keeps_created, prev) {
+                    (true, Some(p)) => p.created,
+                    _ => index,
+                };
+                let node = NodeSeen {
+                    value,
+                    modified: index,
+                    created,
+                };
+                state.insert(ev.key, node);
+                after.insert(index, node);
+                report.seen.insert(value, (idx(index), idx(created)));
+                if let Some(i0) = value_at.insert(value, index) {
+                    report.fail(format!(
+                        "value {} written twice: at indexes {i0} and {index}: a write applied twice",
+                        cx.names.name(value)
+                    ));
+                }
+                if !cx.writers.contains_key(&value) {
+                    report.fail(format!(
+                        "index {index} sets {} = {}, a value no client wrote",
+                        name(ev.key),
+                        cx.names.name(value)
+                    ));
+                }
+            }
+            None => {
+                if prev.is_none() {
+                    report.gap(format!(
+                        "index {index} deletes {}, which did not exist",
+                        name(ev.key)
+                    ));
+                }
+                state.remove(&ev.key);
+            }
+        }
+    }
+    let state_at = |index: u64, prefix: &str| -> HashMap<Sym, NodeSeen> {
+        let mut s = HashMap::new();
+        for (&i, ev) in reference.range(..=index) {
+            if !in_prefix(ev.key, prefix) {
+                continue;
+            }
+            match after.get(&i) {
+                Some(node) => {
+                    s.insert(ev.key, *node);
+                }
+                None => {
+                    s.remove(&ev.key);
+                }
+            }
+        }
+        s
+    };
+
+    let mut stopped: HashMap<usize, u64> = HashMap::new();
+    for seg in segments {
+        let w = seg.watcher;
+        if let Some(&c) = stopped.get(&w) {
+            if seg.after != c {
+                report.gap(format!(
+                    "watcher {w} reopened after index {}, not {c} where it stopped",
+                    seg.after
+                ));
+            }
+        }
+        let mut cursor = seg.after;
+        // Every reference index of the watched keys in (from, to) must have been delivered.
+        let gap = |from: u64, to: u64, report: &mut WatchReport| {
+            for (&i, ev) in reference.range(from.saturating_add(1)..to) {
+                if in_prefix(ev.key, &seg.prefix) {
+                    report.gap(format!(
+                        "watcher {w} skipped index {i} ({}) between {from} and {to}",
+                        name(ev.key)
+                    ));
+                }
+            }
+        };
+        for item in &seg.items {
+            match item {
+                Item::Event { event: e, .. } => {
+                    report.events += 1;
+                    if !in_prefix(e.key, &seg.prefix) {
+                        report.fail(format!(
+                            "watcher {w} got {} outside {}",
+                            name(e.key),
+                            seg.prefix
+                        ));
+                    }
+                    if e.index <= cursor {
+                        report.fail(format!(
+                            "watcher {w}: index {} delivered after {cursor} (out of order or twice)",
+                            e.index
+                        ));
+                        continue;
+                    }
+                    gap(cursor, e.index, &mut report);
+                    cursor = e.index;
+                    if let Some(was) = before.get(&e.index) {
+                        if e.prev.is_some() && e.prev != *was {
+                            report.fail(format!(
+                                "watcher {w}: index {} has prevNode {:?}, the reference {was:?}",
+                                e.index, e.prev
+                            ));
+                        }
+                    }
+                    if let (Some(_), Some(node)) = (e.value, after.get(&e.index)) {
+                        if node.created != e.created {
+                            report.fail(format!(
+                                "watcher {w}: index {} has createdIndex {}, the reference {}",
+                                e.index, e.created, node.created
+                            ));
+                        }
+                    }
+                }
+                Item::Resynced {
+                    index, snapshot, ..
+                } => {
+                    report.resyncs += 1;
+                    if *index < cursor {
+                        report.gap(format!(
+                            "watcher {w} resynced back to {index} from {cursor}"
+                        ));
+                    }
+                    let expected = state_at(*index, &seg.prefix);
+                    let got: HashMap<Sym, NodeSeen> = snapshot.iter().copied().collect();
+                    if got != expected {
+                        report.gap(format!(
+                            "watcher {w}'s resync at {index} skipped ({cursor}, {index}] with a snapshot \
+                             of {} keys that is not the reference's {} keys",
+                            got.len(),
+                            expected.len()
+                        ));
+                    }
+                    cursor = cursor.max(*index);
+                }
+                Item::Ended { .. } => {}
+            }
+        }
+        stopped.insert(w, cursor);
+    }
+    report
+}
+
+fn idx(i: u64) -> i64 {
+    i64::try_from(i).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests;

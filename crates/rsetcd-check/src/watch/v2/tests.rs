@@ -1,0 +1,173 @@
+//! Known-good and known-bad v2 watch histories.
+
+use super::*;
+
+struct Fixture {
+    names: Interner,
+    writers: HashMap<Sym, usize>,
+}
+
+impl Fixture {
+    fn new() -> Fixture {
+        let mut names = Interner::default();
+        let mut writers = HashMap::new();
+        for k in ["/w/a", "/w/b"] {
+            names.intern(k);
+        }
+        for (i, v) in ["v1", "v2", "v3"].iter().enumerate() {
+            writers.insert(names.intern(v), i);
+        }
+        Fixture { names, writers }
+    }
+    fn s(&self, s: &str) -> Sym {
+        self.names.get(s).unwrap_or(Sym(u32::MAX))
+    }
+    fn set(&self, key: &str, value: &str, index: u64, prev: Option<NodeSeen>) -> Item {
+        Item::Event {
+            at: 0,
+            event: Event {
+                key: self.s(key),
+                value: Some(self.s(value)),
+                keeps_created: false,
+                index,
+                created: index,
+                prev,
+            },
+        }
+    }
+    fn check(&self, segments: &[Segment], acked: &[Acked]) -> WatchReport {
+        validate(
+            segments,
+            &Context {
+                names: &self.names,
+                acked,
+                writers: &self.writers,
+                base_index: 10,
+            },
+        )
+    }
+}
+
+fn seg(watcher: usize, after: u64, items: Vec<Item>) -> Segment {
+    Segment {
+        watcher,
+        prefix: "/w/".into(),
+        after,
+        items,
+    }
+}
+
+#[test]
+fn exact_indexes_pass_and_a_skip_fails() {
+    let f = Fixture::new();
+    let a = NodeSeen {
+        value: f.s("v1"),
+        modified: 11,
+        created: 11,
+    };
+    let items = vec![
+        f.set("/w/a", "v1", 11, None),
+        f.set("/w/b", "v2", 12, None),
+        f.set("/w/a", "v3", 13, Some(a)),
+    ];
+    let r = f.check(&[seg(0, 10, items.clone())], &[]);
+    assert_eq!(r.violations, Vec::<String>::new());
+    let skipped = vec![items[0].clone(), items[2].clone()];
+    let r = f.check(
+        &[seg(0, 10, skipped)],
+        &[Acked {
+            op: 1,
+            index: 12,
+            key: f.s("/w/b"),
+            value: Some(f.s("v2")),
+            keeps_created: false,
+        }],
+    );
+    assert!(
+        r.violations.iter().any(|v| v.contains("skipped index 12")),
+        "{:?}",
+        r.violations
+    );
+}
+
+#[test]
+fn a_resync_must_account_for_what_it_skipped() {
+    let f = Fixture::new();
+    let a = NodeSeen {
+        value: f.s("v1"),
+        modified: 11,
+        created: 11,
+    };
+    let b = NodeSeen {
+        value: f.s("v2"),
+        modified: 12,
+        created: 12,
+    };
+    let full = seg(
+        1,
+        10,
+        vec![f.set("/w/a", "v1", 11, None), f.set("/w/b", "v2", 12, None)],
+    );
+    let good = seg(
+        0,
+        10,
+        vec![Item::Resynced {
+            at: 0,
+            index: 12,
+            snapshot: vec![(f.s("/w/a"), a), (f.s("/w/b"), b)],
+        }],
+    );
+    assert_eq!(
+        f.check(&[full.clone(), good], &[]).violations,
+        Vec::<String>::new()
+    );
+    let bad = seg(
+        0,
+        10,
+        vec![Item::Resynced {
+            at: 0,
+            index: 12,
+            snapshot: vec![(f.s("/w/a"), a)],
+        }],
+    );
+    let r = f.check(&[full, bad], &[]);
+    assert!(
+        r.violations.iter().any(|v| v.contains("resync at 12")),
+        "{:?}",
+        r.violations
+    );
+}
+
+#[test]
+fn duplicates_and_reopening() {
+    let f = Fixture::new();
+    let r = f.check(
+        &[seg(
+            0,
+            10,
+            vec![f.set("/w/a", "v1", 11, None), f.set("/w/a", "v1", 11, None)],
+        )],
+        &[],
+    );
+    assert!(r.violations.iter().any(|v| v.contains("twice")));
+    let r = f.check(
+        &[
+            seg(0, 10, vec![f.set("/w/a", "v1", 11, None)]),
+            seg(0, 12, vec![]),
+        ],
+        &[],
+    );
+    assert!(r
+        .violations
+        .iter()
+        .any(|v| v.contains("reopened after index 12")));
+    let twice = f.check(
+        &[seg(
+            0,
+            10,
+            vec![f.set("/w/a", "v1", 11, None), f.set("/w/b", "v1", 12, None)],
+        )],
+        &[],
+    );
+    assert!(twice.violations.iter().any(|v| v.contains("written twice")));
+}

@@ -1,0 +1,466 @@
+//! The Wing–Gong–Lowe linearizability search (as porcupine does it): a depth-first search over
+//! the history's call and return events for an order of the operations that (1) respects real
+//! time — an operation that completed before another was invoked comes first — and (2) the
+//! sequential [`Model`] accepts. States already reached with the same set of linearized
+//! operations are cached, which is what makes the search practical.
+//!
+//! An operation whose outcome is unknown has no return event: it may be linearized at any point
+//! after its invocation, or not at all (the search succeeds once every *known* operation is
+//! linearized). A model may have several successor states for one operation (a compare against
+//! a revision that is not known yet); each is tried.
+
+use std::collections::HashSet;
+use std::fmt::Debug;
+use std::hash::Hash;
+
+use crate::history::Time;
+
+/// A sequential specification.
+pub trait Model {
+    /// The state of the sequential object.
+    type State: Clone + Eq + Hash + Debug;
+    /// An operation's arguments.
+    type Input: Debug;
+    /// An operation's answer.
+    type Output: Debug;
+
+    /// The state before any operation.
+    fn init(&self) -> Self::State;
+
+    /// Pushes onto `next` every state the object may be in after `input` was applied in
+    /// `state` and answered `output` (`None`: the answer is unknown, any is fine). Pushing
+    /// nothing means the answer is impossible in `state`.
+    fn step(
+        &self,
+        state: &Self::State,
+        input: &Self::Input,
+        output: Option<&Self::Output>,
+        next: &mut Vec<Self::State>,
+    );
+}
+
+/// One operation as the search sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct Call<'a, I, O> {
+    /// Invocation time.
+    pub call: Time,
+    /// Completion time; ignored when `output` is `None` (an unknown outcome never completes).
+    /// [`NEVER`] for an operation whose answer is known but whose effect may come at any time
+    /// after its invocation (a lost answer pinned down by what watches saw).
+    pub ret: Time,
+    /// Arguments.
+    pub input: &'a I,
+    /// Answer, or `None` when unknown.
+    pub output: Option<&'a O>,
+}
+
+/// What the search found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// A linearization exists.
+    Linearizable,
+    /// None exists. `op` (an index into the calls given) is the operation the deepest attempt
+    /// could not place before its completion, with `linearized` operations placed before it.
+    Illegal {
+        /// The operation that could not be linearized.
+        op: usize,
+        /// How many operations the deepest attempt had linearized.
+        linearized: usize,
+    },
+    /// The search ran out of its step budget before deciding.
+    GaveUp {
+        /// Steps taken.
+        steps: u64,
+    },
+}
+
+/// The completion time of an operation that never completes.
+pub const NEVER: Time = Time::MAX;
+
+impl<I, O> Call<'_, I, O> {
+    /// Whether the operation must be linearized before its completion (and at all).
+    fn returns(&self) -> bool {
+        self.output.is_some() && self.ret != NEVER
+    }
+}
+
+const HEAD: usize = 0;
+const NONE: usize = usize::MAX;
+
+/// The call and return events in time order, as a doubly linked list that operations are
+/// lifted out of and put back into.
+struct Events {
+    op: Vec<usize>,
+    is_call: Vec<bool>,
+    /// For a call event, its return event (or `NONE` for an unknown outcome).
+    ret_of: Vec<usize>,
+    prev: Vec<usize>,
+    next: Vec<usize>,
+}
+
+impl Events {
+    fn new<I, O>(calls: &[Call<'_, I, O>]) -> Events {
+        // (time, is_return, op): at equal times calls come first, so touching operations count
+        // as concurrent (the lenient reading, as porcupine's).
+        let mut order: Vec<(Time, bool, usize)> = Vec::with_capacity(2 * calls.len());
+        for (i, c) in calls.iter().enumerate() {
+            order.push((c.call, false, i));
+            if c.returns() {
+                order.push((c.ret.max(c.call), true, i));
+            }
+        }
+        order.sort_unstable();
+        let n = order.len() + 1;
+        let mut ev = Events {
+            op: vec![NONE; n],
+            is_call: vec![false; n],
+            ret_of: vec![NONE; n],
+            prev: vec![NONE; n],
+            next: vec![NONE; n],
+        };
+        let mut call_event = vec![NONE; calls.len()];
+        for (pos, &(_, is_ret, op)) in order.iter().enumerate() {
+            let e = pos + 1;
+            ev.op[e] = op;
+            ev.is_call[e] = !is_ret;
+            if is_ret {
+                ev.ret_of[call_event[op]] = e;
+            } else {
+                call_event[op] = e;
+            }
+        }
+        for e in 0..n {
+            ev.prev[e] = if e == 0 { NONE } else { e - 1 };
+            ev.next[e] = if e + 1 < n { e + 1 } else { NONE };
+        }
+        ev
+    }
+
+    fn unlink(&mut self, e: usize) {
+        let (p, n) = (self.prev[e], self.next[e]);
+        self.next[p] = n;
+        if n != NONE {
+            self.prev[n] = p;
+        }
+    }
+
+    fn relink(&mut self, e: usize) {
+        let (p, n) = (self.prev[e], self.next[e]);
+        self.next[p] = e;
+        if n != NONE {
+            self.prev[n] = e;
+        }
+    }
+
+    /// Takes a call event and its return event out of the list.
+    fn lift(&mut self, call: usize) {
+        self.unlink(call);
+        if self.ret_of[call] != NONE {
+            self.unlink(self.ret_of[call]);
+        }
+    }
+
+    /// Undoes the last [`Events::lift`] of `call` (lifts are undone in reverse order).
+    fn unlift(&mut self, call: usize) {
+        if self.ret_of[call] != NONE {
+            self.relink(self.ret_of[call]);
+        }
+        self.relink(call);
+    }
+}
+
+/// A set of operation indexes, kept as its Zobrist hash: 128 random bits per operation, XORed in
+/// and out as the operation is linearized and undone. The cache holds (set, state) pairs, so a
+/// set costs 16 bytes and O(1) per step instead of a copy of a bitset; two different sets
+/// collide with probability about 2^-128 per pair.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct Bits(u128);
+
+impl Bits {
+    fn new() -> Bits {
+        Bits(0)
+    }
+    /// Adds or removes `i` (the same XOR both ways).
+    fn flip(&mut self, i: usize) {
+        self.0 ^= zobrist(i);
+    }
+}
+
+/// Operation `i`'s random bits (SplitMix64, twice).
+fn zobrist(i: usize) -> u128 {
+    let mix = |mut z: u64| {
+        z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    };
+    let i = i as u64;
+    (u128::from(mix(i.wrapping_mul(2))) << 64) | u128::from(mix(i.wrapping_mul(2) + 1))
+}
+
+struct Frame<S> {
+    call: usize,
+    before: S,
+    alternatives: Vec<S>,
+    tried: usize,
+}
+
+/// Searches for a linearization of `calls` under `model`, taking at most `budget` steps.
+pub fn check<M: Model>(model: &M, calls: &[Call<'_, M::Input, M::Output>], budget: u64) -> Verdict {
+    let mut ev = Events::new(calls);
+    let mut known_left = calls.iter().filter(|c| c.returns()).count();
+    let mut state = model.init();
+    let mut linearized = Bits::new();
+    let mut depth = 0usize;
+    let mut cache: HashSet<(Bits, M::State)> = HashSet::new();
+    let mut stack: Vec<Frame<M::State>> = Vec::new();
+    let mut scratch = Vec::new();
+    let mut deepest = (0usize, NONE);
+    let mut steps = 0u64;
+    let mut entry = ev.next[HEAD];
+
+    // Tries the alternatives of `frame` from `frame.tried` with `op` added to the set; true
+    // when one led somewhere new (`op` stays in the set), else `op` is out of it again.
+    fn advance<S: Clone + Eq + Hash>(
+        frame: &mut Frame<S>,
+        op: usize,
+        linearized: &mut Bits,
+        cache: &mut HashSet<(Bits, S)>,
+        state: &mut S,
+    ) -> bool {
+        linearized.flip(op);
+        while frame.tried < frame.alternatives.len() {
+            let alt = &frame.alternatives[frame.tried];
+            frame.tried += 1;
+            if cache.insert((*linearized, alt.clone())) {
+                *state = alt.clone();
+                return true;
+            }
+        }
+        linearized.flip(op);
+        false
+    }
+
+    loop {
+        if known_left == 0 {
+            return Verdict::Linearizable;
+        }
+        steps += 1;
+        if steps > budget {
+            return Verdict::GaveUp { steps };
+        }
+        if entry == NONE {
+            // Only unknown calls remain ahead, yet a known operation is still pending: cannot
+            // happen (its return event would be ahead), but fail safe.
+            return illegal(deepest);
+        }
+        let op = ev.op[entry];
+        if ev.is_call[entry] {
+            let c = &calls[op];
+            scratch.clear();
+            model.step(&state, c.input, c.output, &mut scratch);
+            let mut frame = Frame {
+                call: entry,
+                before: state.clone(),
+                alternatives: std::mem::take(&mut scratch),
+                tried: 0,
+            };
+            if advance(&mut frame, op, &mut linearized, &mut cache, &mut state) {
+                ev.lift(entry);
+                if c.returns() {
+                    known_left -= 1;
+                }
+                depth += 1;
+                stack.push(frame);
+                entry = ev.next[HEAD];
+            } else {
+                scratch = frame.alternatives;
+                entry = ev.next[entry];
+            }
+            continue;
+        }
+        // A return event: its operation was not linearized in time; undo the last choice.
+        if depth >= deepest.0 {
+            deepest = (depth, op);
+        }
+        let Some(mut frame) = stack.pop() else {
+            return illegal(deepest);
+        };
+        let fop = ev.op[frame.call];
+        state = frame.before.clone();
+        // Out of the set again; `advance` puts it back with its next alternative, if any.
+        linearized.flip(fop);
+        if advance(&mut frame, fop, &mut linearized, &mut cache, &mut state) {
+            stack.push(frame);
+            entry = ev.next[HEAD];
+            continue;
+        }
+        depth -= 1;
+        if calls[fop].returns() {
+            known_left += 1;
+        }
+        ev.unlift(frame.call);
+        entry = ev.next[frame.call];
+    }
+}
+
+fn illegal((linearized, op): (usize, usize)) -> Verdict {
+    Verdict::Illegal {
+        op: if op == NONE { 0 } else { op },
+        linearized,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A register: write(v) answers `None`, read answers `Some(v)`.
+    struct Register;
+
+    #[derive(Debug)]
+    enum Reg {
+        Write(u32),
+        Read,
+    }
+
+    impl Model for Register {
+        type State = u32;
+        type Input = Reg;
+        type Output = Option<u32>;
+        fn init(&self) -> u32 {
+            0
+        }
+        fn step(&self, s: &u32, i: &Reg, o: Option<&Option<u32>>, next: &mut Vec<u32>) {
+            match (i, o) {
+                (Reg::Write(v), _) => next.push(*v),
+                (Reg::Read, None) => next.push(*s),
+                (Reg::Read, Some(Some(v))) if v == s => next.push(*s),
+                (Reg::Read, Some(_)) => {}
+            }
+        }
+    }
+
+    fn run(ops: &[(Time, Time, Reg, Option<Option<u32>>)]) -> Verdict {
+        let calls: Vec<_> = ops
+            .iter()
+            .map(|(c, r, i, o)| Call {
+                call: *c,
+                ret: *r,
+                input: i,
+                output: o.as_ref(),
+            })
+            .collect();
+        check(&Register, &calls, 1_000_000)
+    }
+
+    #[test]
+    fn concurrent_write_and_reads_are_linearizable() {
+        // porcupine's classic: a write of 1 overlapping a read of 1 and a later read of 1.
+        let v = run(&[
+            (0, 10, Reg::Write(1), Some(None)),
+            (5, 15, Reg::Read, Some(Some(1))),
+            (20, 30, Reg::Read, Some(Some(1))),
+        ]);
+        assert_eq!(v, Verdict::Linearizable);
+    }
+
+    #[test]
+    fn a_stale_read_after_a_newer_one_is_not() {
+        // Read 1 completed, then a read began and saw the old 0: not linearizable.
+        let v = run(&[
+            (0, 100, Reg::Write(1), Some(None)),
+            (5, 10, Reg::Read, Some(Some(1))),
+            (20, 30, Reg::Read, Some(Some(0))),
+        ]);
+        assert!(matches!(v, Verdict::Illegal { op: 2, .. }), "{v:?}");
+    }
+
+    #[test]
+    fn a_value_nobody_wrote_is_not() {
+        let v = run(&[
+            (0, 10, Reg::Write(1), Some(None)),
+            (20, 30, Reg::Read, Some(Some(7))),
+        ]);
+        assert!(matches!(v, Verdict::Illegal { op: 1, .. }), "{v:?}");
+    }
+
+    #[test]
+    fn unknown_writes_may_happen_late_or_never() {
+        // The unknown write of 2 happened after the read of 1 (late) ...
+        let late = run(&[
+            (0, 10, Reg::Write(1), Some(None)),
+            (5, 6, Reg::Write(2), None),
+            (20, 30, Reg::Read, Some(Some(1))),
+            (40, 50, Reg::Read, Some(Some(2))),
+        ]);
+        assert_eq!(late, Verdict::Linearizable);
+        // ... or never.
+        let never = run(&[
+            (0, 10, Reg::Write(1), Some(None)),
+            (5, 6, Reg::Write(2), None),
+        ]);
+        assert_eq!(never, Verdict::Linearizable);
+        // But not before its invocation.
+        let early = run(&[
+            (0, 10, Reg::Read, Some(Some(2))),
+            (20, 21, Reg::Write(2), None),
+        ]);
+        assert!(matches!(early, Verdict::Illegal { .. }), "{early:?}");
+    }
+
+    #[test]
+    fn an_unknown_write_happens_at_most_once() {
+        // Seen, overwritten, then seen again: that is the write applied twice.
+        let v = run(&[
+            (0, 1, Reg::Write(2), None),
+            (10, 11, Reg::Read, Some(Some(2))),
+            (20, 21, Reg::Write(3), Some(None)),
+            (30, 31, Reg::Read, Some(Some(2))),
+        ]);
+        assert!(matches!(v, Verdict::Illegal { op: 3, .. }), "{v:?}");
+    }
+
+    #[test]
+    fn an_answer_without_completion_may_come_late_but_must_fit() {
+        // Write(2) answered but with no completion: it may be placed after the read of 1.
+        let calls = [
+            Call {
+                call: 0,
+                ret: 10,
+                input: &Reg::Write(1),
+                output: Some(&None),
+            },
+            Call {
+                call: 5,
+                ret: NEVER,
+                input: &Reg::Write(2),
+                output: Some(&None),
+            },
+            Call {
+                call: 20,
+                ret: 30,
+                input: &Reg::Read,
+                output: Some(&Some(1)),
+            },
+            Call {
+                call: 40,
+                ret: 50,
+                input: &Reg::Read,
+                output: Some(&Some(2)),
+            },
+        ];
+        assert_eq!(check(&Register, &calls, 1000), Verdict::Linearizable);
+    }
+
+    #[test]
+    fn the_budget_is_honoured() {
+        let calls = [Call {
+            call: 0,
+            ret: 1,
+            input: &Reg::Read,
+            output: Some(&Some(0)),
+        }];
+        assert_eq!(check(&Register, &calls, 0), Verdict::GaveUp { steps: 1 });
+    }
+}
