@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Side-by-side benchmarks in one run: rsetcd bench against wrk (the best possible HTTP client), the
 # Python clients pyetcd and python-etcd beside rsetcd-py (crates/rsetcd-py: pyetcd's API on rsetcd,
-# sequential and 8 threads), the etcd-client crate (v3), and Debian's etcdctl (v2 and
+# sequential and 8 threads), the etcd-client crate (v3), rsetcd's v2 over v3 against native v2 and
+# against etcd's own emulation (--experimental-enable-v2v3, with wrk), and Debian's etcdctl (v2 and
 # v3) for one-shot commands. Starts its own
 # etcd nodes (one on tmpfs, one on disk), alternates the runs, reports medians, writes BENCHMARKS.md.
 #
@@ -60,12 +61,15 @@ endpoint_of() { sed -n 's/^export ETCDCTL_ENDPOINTS=//p' "$work/dc-$1.out"; }
 base=${RSETCD_BENCH_PORT:-31000}
 start_node "$base" --unsafe-no-fsync
 start_node "$((base + 10))" --data-dir "$work/disk"
+# etcd's own v2 emulation on v3 (--experimental-enable-v2v3), for the v2-over-v3 rows.
+RSETCD_ETCD_V2=v2v3:/v2emu start_node "$((base + 20))" --unsafe-no-fsync
 fast=$(endpoint_of "$base")
 disk=$(endpoint_of "$((base + 10))")
-[ -n "$fast" ] && [ -n "$disk" ] || { echo "etcd did not start" >&2; cat "$work"/dc-*.out >&2; exit 1; }
-echo "== etcd on tmpfs: $fast; etcd on disk: $disk" >&2
+emulated=$(endpoint_of "$((base + 20))")
+[ -n "$fast" ] && [ -n "$disk" ] && [ -n "$emulated" ] || { echo "etcd did not start" >&2; cat "$work"/dc-*.out >&2; exit 1; }
+echo "== etcd on tmpfs: $fast; etcd on disk: $disk; etcd emulating v2 on v3: $emulated" >&2
 
 python3 scripts/bench/compare.py --endpoint "$fast" --fsync-endpoint "$disk" --rsetcd "$rsetcd" \
   --pyetcd-venv "$work/pyetcd" --python-etcd-venv "$work/python-etcd" --rsetcd-py-venv "$work/rsetcd-py" \
-  --etcd-client-bench "$etcd_client_bench" \
+  --etcd-client-bench "$etcd_client_bench" --emulated-endpoint "$emulated" --emulation-prefix /v2emu \
   --seconds "$seconds" --rounds "$rounds" --out BENCHMARKS.md

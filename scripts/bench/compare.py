@@ -46,11 +46,13 @@ def parse_wrk_latency(text):
     return float(value) * {"us": 1, "ms": 1000, "s": 1_000_000}[unit]
 
 
-def run_rsetcd(rsetcd, endpoint, workload, clients, seconds, extra=(), threads=None):
+def run_rsetcd(rsetcd, endpoint, workload, clients, seconds, extra=(), threads=None, backend=None):
     # The same threads as wrk: one for one client, two (one per core) otherwise.
     if threads is None:
         threads = 1 if clients == 1 else 2
-    cmd = [rsetcd, "--endpoints", endpoint, "--no-sync", "bench", workload, "--clients", str(clients),
+    # The v2 client's backend (--v2-backend: http, v3:<prefix>), for `--api v2` workloads.
+    chosen = ["--v2-backend", backend] if backend else []
+    cmd = [rsetcd, "--endpoints", endpoint, "--no-sync", *chosen, "bench", workload, "--clients", str(clients),
            "--threads", str(threads), "--duration", f"{seconds}s", "--json", *extra]
     # The v2 flags (--no-sync): the v2 command line.
     env = dict(os.environ, ETCDCTL_API="2")
@@ -118,6 +120,8 @@ def main():
     p.add_argument("--seconds", type=int, default=3)
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--etcd-client-bench", required=True, help="bench/etcd-client-bench's binary")
+    p.add_argument("--emulated-endpoint", help="etcd (tmpfs) serving v2 through its own emulation")
+    p.add_argument("--emulation-prefix", default="/v2emu", help="its --experimental-enable-v2v3 prefix")
     p.add_argument("--out", default="BENCHMARKS.md")
     a = p.parse_args()
     here = os.path.dirname(os.path.abspath(__file__))
@@ -188,6 +192,42 @@ def main():
         v3_rows.append(row)
         print(f"v3 {name:9} c={clients:<3} rsetcd {row['rsetcd']['ops']:9.0f} ops/s   etcd-client {row['etcd-client']['ops']:9.0f} ops/s", file=sys.stderr)
 
+    # The v2 API over v3 (rsetcd's engine, `--v2-backend v3:<prefix>`) against native v2 on the same
+    # server (rsetcd's HTTP backend), and against etcd's own emulation of v2 on v3
+    # (--experimental-enable-v2v3, measured with wrk on its /v2/keys) with the engine under the
+    # emulation's prefix on that same server. History compacted before each v3-backed run.
+    over_v3_rows = []
+    emu = a.emulated_endpoint
+    if emu:
+        for key in ("k0", "cas"):
+            subprocess.run(["curl", "-fsS", "-XPUT", f"{emu}/v2/keys/bench/{key}", "-d", "value=" + "v" * 16],
+                           check=True, capture_output=True)
+    for name, clients, script, extra in [("get", 1, None, ["--keys", "1"]), ("get", 64, None, ["--keys", "1"]),
+                                         ("set", 1, "put.lua", ["--keys", "1"]), ("set", 64, "put.lua", ["--keys", "64"]),
+                                         ("cas", 1, "cas.lua", []), ("cas", 64, "cas.lua", [])]:
+        native, engine, emulation, engine_emu = [], [], [], []
+        key = "cas" if name == "cas" else "k0"
+        for _ in range(a.rounds):
+            native.append(run_rsetcd(a.rsetcd, ep, name, clients, secs, extra, backend="http"))
+            compact(ep)
+            engine.append(run_rsetcd(a.rsetcd, ep, name, clients, secs, extra, backend="v3:/bench-v2v3"))
+            if emu:
+                compact(emu)
+                emulation.append(run_wrk(f"{emu}/v2/keys/bench/{key}", clients, secs,
+                                         f"{here}/{script}" if script else None))
+                compact(emu)
+                engine_emu.append(run_rsetcd(a.rsetcd, emu, name, clients, secs, extra,
+                                             backend=f"v3:{a.emulation_prefix}"))
+        row = {"workload": name, "clients": clients,
+               "native": {k: median(native, k) for k in ("ops", "p99_us", "cpu_per_1k")},
+               "over_v3": {k: median(engine, k) for k in ("ops", "p99_us", "cpu_per_1k")}}
+        if emu:
+            row["emulation"] = {k: median(emulation, k) for k in ("ops", "p99_us", "cpu_per_1k")}
+            row["over_v3_emu"] = {k: median(engine_emu, k) for k in ("ops", "p99_us", "cpu_per_1k")}
+        over_v3_rows.append(row)
+        emu_text = f"   emulation (wrk) {row['emulation']['ops']:9.0f}   engine there {row['over_v3_emu']['ops']:9.0f}" if emu else ""
+        print(f"v2/v3 {name:7} c={clients:<3} native v2 {row['native']['ops']:9.0f}   over v3 {row['over_v3']['ops']:9.0f}{emu_text} ops/s", file=sys.stderr)
+
     # Watch: 5,000 watchers, 500 events/s, v2 and v3.
     watch = []
     for _ in range(a.rounds):
@@ -203,14 +243,29 @@ def main():
         times["rsetcd3"].append(one_shot([a.rsetcd, *env_get], 15))
     one_shots = {k: statistics.median(v) for k, v in times.items()}
 
-    write_report(a, rows, v3_rows, watch, one_shots)
+    write_report(a, rows, v3_rows, over_v3_rows, watch, one_shots)
 
 
 def fmt_ratio(x):
     return f"{x:.2f}×"
 
 
-def write_report(a, rows, v3_rows, watch, one_shots):
+def over_v3_table(rows):
+    """The v2-over-v3 rows: the engine against native v2 (both rsetcd, same server) and against
+    etcd's emulation (wrk), with the engine on the emulating server."""
+    out = ["", "| v2 over v3 | clients | native v2 ops/s (rsetcd HTTP) | over v3 ops/s (rsetcd engine) | over v3 / native | "
+           "emulation ops/s (wrk) | engine on that node ops/s | engine / emulation | native p99 µs | over v3 p99 µs | emulation p99 µs |",
+           "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        n, o = r["native"], r["over_v3"]
+        e, oe = r.get("emulation"), r.get("over_v3_emu")
+        emu = (f"{e['ops']:.0f} | {oe['ops']:.0f} | {fmt_ratio(oe['ops'] / e['ops'])}" if e else "– | – | –")
+        out.append(f"| {r['workload']} | {r['clients']} | {n['ops']:.0f} | {o['ops']:.0f} | {fmt_ratio(o['ops'] / n['ops'])} | "
+                   f"{emu} | {n['p99_us']:.0f} | {o['p99_us']:.0f} | {e['p99_us'] if e else 0:.0f} |")
+    return out
+
+
+def write_report(a, rows, v3_rows, over_v3_rows, watch, one_shots):
     lines = ["| workload | clients | rsetcd ops/s | wrk ops/s | rsetcd / wrk | rsetcd p99 µs | wrk p99 µs | rsetcd CPU s/1k ops | wrk CPU s/1k ops | CPU ratio |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
@@ -254,7 +309,7 @@ def write_report(a, rows, v3_rows, watch, one_shots):
            f"| `rsetcd get` | {o['rsetcd2'] * 1000:.1f} ms ({fmt_ratio(o['rsetcd2'] / o['etcdctl2'])} of etcdctl) |",
            f"| `ETCDCTL_API=3 etcdctl get` | {o['etcdctl3'] * 1000:.1f} ms |",
            f"| `rsetcd v3 get` | {o['rsetcd3'] * 1000:.1f} ms ({fmt_ratio(o['rsetcd3'] / o['etcdctl3'])} of etcdctl) |"]
-    table = "\n".join(lines + py + v3 + wl + one)
+    table = "\n".join(lines + py + v3 + over_v3_table(over_v3_rows) + wl + one)
     print(table)
     cpu = "unknown"
     try:

@@ -22,6 +22,8 @@ pub(crate) struct Settings {
     pub(crate) key: Option<PathBuf>,
     pub(crate) username: Option<String>,
     pub(crate) password: Option<String>,
+    /// `http`, `v3[:prefix]` or `auto[:prefix]` (rsetcd's `V2Backend` in text).
+    pub(crate) backend: String,
 }
 
 /// Seconds given by a caller as a duration: positive and finite, or a configuration error that
@@ -46,7 +48,8 @@ impl Settings {
             .api_prefix(self.version_prefix.clone())
             .allow_reconnect(self.allow_reconnect)
             .connect_timeout(seconds("connect_timeout", self.connect_timeout)?)
-            .request_timeout(seconds("timeout", self.request_timeout)?);
+            .request_timeout(seconds("timeout", self.request_timeout)?)
+            .v2_backend(self.backend.parse()?);
         if let Some(domain) = &self.srv_domain {
             b = b.srv_domain(domain.clone());
             if let Some(server) = &self.srv_name_server {

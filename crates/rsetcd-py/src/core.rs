@@ -104,7 +104,7 @@ impl Core {
     #[new]
     #[pyo3(signature = (urls, protocol="http", version_prefix="v2", allow_reconnect=true,
         srv_domain=None, srv_name_server=None, connect_timeout=2.0, timeout=5.0, ca_cert=None,
-        cert=None, key=None, username=None, password=None))]
+        cert=None, key=None, username=None, password=None, backend="http"))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -121,6 +121,7 @@ impl Core {
         key: Option<std::path::PathBuf>,
         username: Option<String>,
         password: Option<String>,
+        backend: &str,
     ) -> PyResult<Core> {
         let settings = Settings {
             urls,
@@ -136,6 +137,7 @@ impl Core {
             key,
             username: username.clone(),
             password,
+            backend: backend.to_string(),
         };
         let mut builder = settings.builder().py_err(py)?;
         if settings.srv_domain.is_some() {

@@ -50,10 +50,10 @@ def port_is_free(host, port):
 class Node(object):
     """One etcd member."""
 
-    def __init__(self, name, host, client_port, peer_port, data_dir, scheme='http'):
+    def __init__(self, name, host, client_port, peer_port, data_dir, scheme='http', v2=True):
         self.name, self.host = name, host
         self.client_port, self.peer_port = client_port, peer_port
-        self.data_dir, self.scheme = data_dir, scheme
+        self.data_dir, self.scheme, self.v2 = data_dir, scheme, v2
         self.process = None
         self.log_path = os.path.join(os.path.dirname(data_dir), name + '.log')
 
@@ -66,7 +66,8 @@ class Node(object):
         return 'http://%s:%d' % (self.host, self.peer_port)
 
     def start(self, initial_cluster, state, extra):
-        args = [ETCD, '--name', self.name, '--data-dir', self.data_dir, '--enable-v2=true',
+        v2 = ['--enable-v2=true'] if self.v2 else []
+        args = [ETCD, '--name', self.name, '--data-dir', self.data_dir] + v2 + [
                 '--listen-client-urls', self.url, '--advertise-client-urls', self.url,
                 '--listen-peer-urls', self.peer_url, '--initial-advertise-peer-urls',
                 self.peer_url, '--initial-cluster', initial_cluster,
@@ -102,10 +103,10 @@ class Node(object):
 
 class Cluster(object):
     """`n` members on `hosts` (one address each, or 127.0.0.1 for all) and free ports, or on
-    `client_port` / `peer_port` when given."""
+    `client_port` / `peer_port` when given; with `v2=False` without the v2 API (as etcd 3.6)."""
 
     def __init__(self, n=3, hosts=None, client_port=None, peer_port=None, extra=(),
-                 scheme='http', client_extra=()):
+                 scheme='http', client_extra=(), v2=True):
         self.base = tempfile.mkdtemp(prefix='rsetcd-py-etcd-')
         hosts = hosts or ['127.0.0.1'] * n
         self.extra = list(extra) + list(client_extra)
@@ -118,7 +119,7 @@ class Cluster(object):
                 if not port_is_free(host, port):
                     raise RuntimeError('%s:%d is in use' % (host, port))
             self.nodes.append(Node('n%d' % i, host, cport, pport,
-                                   os.path.join(self.base, 'n%d' % i), scheme))
+                                   os.path.join(self.base, 'n%d' % i), scheme, v2))
 
     @property
     def urls(self):
@@ -153,8 +154,10 @@ class Cluster(object):
     def scheme_ok(node):
         if node.scheme != 'http':
             return node.process is not None and port_open(node.host, node.client_port)
+        # Without v2: /health, which answers true once a leader is elected.
+        path = '/v2/keys/?quorum=true' if node.v2 else '/health'
         try:
-            with urllib.request.urlopen(node.url + '/v2/keys/?quorum=true', timeout=1) as r:
+            with urllib.request.urlopen(node.url + path, timeout=1) as r:
                 json.loads(r.read())
                 return True
         except (OSError, ValueError, urllib.error.URLError):

@@ -12,6 +12,7 @@ use crate::discovery::SrvQuery;
 use crate::endpoints::{Endpoint, Scheme};
 use crate::error::{Error, Result};
 use crate::tls::{Pem, TlsOptions};
+use crate::v2::V2Backend;
 
 /// The port used for hosts given without one.
 pub const DEFAULT_PORT: u16 = 2379;
@@ -64,6 +65,8 @@ pub struct Config {
     pub(crate) credentials: Option<Credentials>,
     pub(crate) sync_interval: Option<Duration>,
     pub(crate) tls: TlsOptions,
+    /// Which road a v2 client's key operations take (the v3 client ignores it).
+    pub(crate) v2_backend: V2Backend,
 }
 
 impl Config {
@@ -137,6 +140,7 @@ pub struct ClientBuilder<C> {
     sync_interval: Option<Duration>,
     srv: Option<SrvQuery>,
     tls: TlsOptions,
+    v2_backend: V2Backend,
     _client: PhantomData<fn() -> C>,
 }
 
@@ -157,6 +161,7 @@ impl<C> Clone for ClientBuilder<C> {
             sync_interval: self.sync_interval,
             srv: self.srv.clone(),
             tls: self.tls.clone(),
+            v2_backend: self.v2_backend.clone(),
             _client: PhantomData,
         }
     }
@@ -178,6 +183,7 @@ impl<C> fmt::Debug for ClientBuilder<C> {
             .field("sync_interval", &self.sync_interval)
             .field("srv", &self.srv)
             .field("tls", &self.tls)
+            .field("v2_backend", &self.v2_backend)
             .finish()
     }
 }
@@ -198,6 +204,7 @@ impl<C> Default for ClientBuilder<C> {
             sync_interval: None,
             srv: None,
             tls: TlsOptions::default(),
+            v2_backend: V2Backend::default(),
             _client: PhantomData,
         }
     }
@@ -467,6 +474,36 @@ impl<C: FromConfig> ClientBuilder<C> {
             credentials: self.credentials,
             sync_interval: self.sync_interval,
             tls: self.tls,
+            v2_backend: self.v2_backend,
         })
     }
 }
+
+/// The v2 backend: [`v2::Client`](crate::v2::Client) and its blocking twin only.
+macro_rules! v2_backend_setter {
+    ($($client:ty),*) => {$(
+        impl ClientBuilder<$client> {
+            /// Which API the v2 key operations use: etcd's v2 HTTP API ([`V2Backend::Http`], the
+            /// default), the v2 data model over the v3 API under a key prefix
+            /// ([`V2Backend::OverV3`], for etcd 3.6 and for 3.4 / 3.5 without `--enable-v2`), or
+            /// whichever the cluster serves ([`V2Backend::Auto`]). The v3 client is built from the
+            /// same settings: endpoints, TLS, credentials (exchanged for a v3 token), timeouts.
+            ///
+            /// ```
+            /// use rsetcd::v2::{Client, V2Backend};
+            /// let client = Client::builder()
+            ///     .endpoints(["http://127.0.0.1:2379"])
+            ///     .v2_backend(V2Backend::over_v3("/v2c"))
+            ///     .build()?;
+            /// # let _ = client;
+            /// # Ok::<(), rsetcd::Error>(())
+            /// ```
+            pub fn v2_backend(mut self, backend: V2Backend) -> Self {
+                self.v2_backend = backend;
+                self
+            }
+        }
+    )*};
+}
+
+v2_backend_setter!(crate::v2::Client, crate::v2::blocking::Client);

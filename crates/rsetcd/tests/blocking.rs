@@ -1,21 +1,21 @@
-//! The blocking face: from a plain thread, and from inside a tokio runtime without panicking.
+//! The blocking face: from a plain thread, and from inside a tokio runtime without panicking —
+//! on both v2 backends (`http::`, `over_v3::`).
 
 mod common;
 
 use std::time::Duration;
 
-use common::{etcd, unique};
+use common::{unique, Backend};
 use rsetcd::v2::blocking::Client;
 use rsetcd::v2::Action;
 use rsetcd::EtcdCode;
 
-fn client() -> Client {
-    Client::builder().host(etcd().client_url()).build().unwrap()
+fn client(b: Backend) -> Client {
+    b.blocking().host(b.node().client_url()).build().unwrap()
 }
 
-#[test]
-fn plain_thread_usage() {
-    let c = client();
+fn plain_thread_usage(b: Backend) {
+    let c = client(b);
     let k = unique("blocking");
     c.write(&k, "Hello world").send().unwrap();
     assert_eq!(c.read(&k).send().unwrap().value(), Some("Hello world"));
@@ -40,9 +40,8 @@ fn plain_thread_usage() {
     c.rmdir(&d).recursive().send().unwrap();
 }
 
-#[test]
-fn clones_share_and_threads_work() {
-    let c = client();
+fn clones_share_and_threads_work(b: Backend) {
+    let c = client(b);
     let k = unique("threads");
     let handles: Vec<_> = (0..4)
         .map(|i| {
@@ -57,19 +56,24 @@ fn clones_share_and_threads_work() {
     assert_eq!(c.read(&k).send().unwrap().node.nodes.len(), 4);
 }
 
-#[tokio::test]
-async fn inside_a_runtime_it_blocks_without_panicking() {
-    let c = client();
+async fn inside_a_runtime_it_blocks_without_panicking(b: Backend) {
+    let c = client(b);
     let k = unique("in-runtime");
     c.write(&k, "v").send().unwrap();
     assert_eq!(c.read(&k).send().unwrap().value(), Some("v"));
     drop(c); // dropping inside an async context must not panic either
 }
 
-#[tokio::test(flavor = "current_thread")]
-async fn inside_a_current_thread_runtime() {
-    let c = client();
+async fn inside_a_current_thread_runtime(b: Backend) {
+    let c = client(b);
     let k = unique("in-ct-runtime");
     c.write(&k, "v").send().unwrap();
     assert_eq!(c.as_async().read(&k).await.unwrap().value(), Some("v"));
+}
+
+both_backends! {
+    sync plain_thread_usage,
+    sync clones_share_and_threads_work,
+    tokio inside_a_runtime_it_blocks_without_panicking,
+    tokio inside_a_current_thread_runtime,
 }

@@ -73,6 +73,15 @@ pub struct Global {
     /// Print an equivalent curl command for each request (to stderr, without passwords).
     #[arg(long, global = true)]
     pub debug: bool,
+    /// The API of the v2 commands: http (etcd's v2 API), v3[:prefix] (the v2 data model over
+    /// the v3 API, for etcd 3.6; prefix /v2c by default) or auto[:prefix] (whichever is served).
+    #[arg(long, global = true, env = "RSETCD_V2_BACKEND", default_value = "http",
+          value_parser = parse_v2_backend)]
+    pub v2_backend: rsetcd::v2::V2Backend,
+}
+
+fn parse_v2_backend(s: &str) -> Result<rsetcd::v2::V2Backend, String> {
+    s.parse().map_err(|e: rsetcd::Error| e.to_string())
 }
 
 fn parse_duration(s: &str) -> Result<std::time::Duration, String> {

@@ -56,7 +56,9 @@ pub async fn builder<C: FromConfig>(global: &Global) -> Result<ClientBuilder<C>,
 impl Ctx {
     pub async fn new(global: Global) -> Result<Ctx, CliError> {
         let deadline = tokio::time::Instant::now() + global.total_timeout;
-        let builder = within(deadline, &global, builder::<Client>(&global)).await?;
+        let builder = within(deadline, &global, builder::<Client>(&global))
+            .await?
+            .v2_backend(global.v2_backend.clone());
         let client = builder.build().map_err(CliError::from)?;
         if !global.insecure_discovery && global.discovery_srv.is_some() {
             // etcdctl drops plain-http SRV results with --insecure-discovery=false.

@@ -4,6 +4,7 @@
 the native rsetcd client (``pyetcd._native``): keys and values URL-encoded, connect and request
 timeouts, failover that never re-sends a write, TLS, Basic auth, SRV discovery, watches.
 """
+import os
 import warnings
 
 from pyetcd import (EtcdResult, EtcdException, EtcdInvalidArgument,  # noqa: F401
@@ -17,7 +18,7 @@ _KNOWN_OPTIONS = frozenset((
     'host', 'port', 'srv_domain', 'version_prefix', 'allow_reconnect', 'protocol',
     # Beyond pyetcd:
     'timeout', 'connect_timeout', 'ca_cert', 'cert', 'key', 'username', 'password',
-    'srv_name_server',
+    'srv_name_server', 'backend',
 ))
 _TRUE = frozenset(('1', 't', 'T', 'TRUE', 'true', 'True'))
 _FALSE = frozenset(('0', 'f', 'F', 'FALSE', 'false', 'False'))
@@ -169,6 +170,11 @@ class Client(object):
           ``(cert, key)`` tuple).
         - **username**, **password** (str) - HTTP Basic credentials (etcd's v2 auth).
         - **srv_name_server** (str) - ``address:port`` of the DNS server for ``srv_domain``.
+        - **backend** (str) - the API the client uses: ``'http'`` (etcd's v2 API, the default),
+          ``'v3'`` or ``'v3:<prefix>'`` (the v2 data model over the v3 API under ``<prefix>``,
+          ``/v2c`` by default: for etcd 3.6, and 3.4 / 3.5 without ``--enable-v2``), or
+          ``'auto'`` / ``'auto:<prefix>'`` (HTTP where v2 is served, v3 elsewhere). Default: the
+          environment variable ``RSETCD_V2_BACKEND``, else ``'http'``.
     :raise ClientException: if any errors
     :raise EtcdDiscoveryFailed: if DNS discovery finds no endpoint.
     """
@@ -223,6 +229,7 @@ class Client(object):
             key=key,
             username=self._username,
             password=kwargs.get('password'),
+            backend=str(kwargs.get('backend') or os.environ.get('RSETCD_V2_BACKEND') or 'http'),
         )
         if self._srv_domain is not None:
             self._urls = self._core.endpoints()

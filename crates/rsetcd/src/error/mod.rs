@@ -161,6 +161,11 @@ pub enum Error {
         /// The endpoint that answered.
         endpoint: String,
     },
+    /// The operation is not available on the backend the client uses: the v2 statistics and
+    /// auth APIs on a v2 client whose backend is the v3 API
+    /// ([`V2Backend::OverV3`](crate::v2::V2Backend::OverV3)).
+    #[error("not supported: {0}")]
+    Unsupported(String),
     /// A task the client runs in the background (the v3 watch multiplexer) has stopped, because
     /// the tokio runtime it was started on has shut down: use a client made on a running runtime.
     #[error("the client's background task has stopped: {0}")]

@@ -18,6 +18,10 @@
 //! unknown user or role, 409 for a user that exists, 403 for changes to root); key requests without
 //! the right permissions arrive as [`EtcdCode::Unauthorized`](crate::EtcdCode::Unauthorized).
 //!
+//! A client whose backend is the v3 API ([`V2Backend::OverV3`](super::V2Backend::OverV3)) has no
+//! v2 auth API: every call here fails with [`Error::Unsupported`] (use
+//! the v3 client's users and roles; the builder's credentials become a v3 token).
+//!
 //! [`ClientBuilder::basic_auth`]: crate::ClientBuilder::basic_auth
 //! [`Error::Http`]: crate::Error::Http
 
@@ -217,16 +221,19 @@ fn permissions(access: Access, patterns: Vec<String>) -> Permissions {
 
 impl Auth<'_> {
     async fn get<T: serde::de::DeserializeOwned>(&self, rest: &str) -> Result<T> {
+        self.client.v2_only("the v2 auth API").await?;
         let req = Request::new(Method::Get, self.client.api_path(rest), Retry::Read);
         json_answer(self.client.transport().send(&req).await?)
     }
 
     async fn put<T: serde::de::DeserializeOwned>(&self, rest: &str, body: Body) -> Result<T> {
+        self.client.v2_only("the v2 auth API").await?;
         let req = Request::new(Method::Put, self.client.api_path(rest), Retry::Write).body(body);
         json_answer(self.client.transport().send(&req).await?)
     }
 
     async fn bodyless(&self, method: Method, rest: &str) -> Result<()> {
+        self.client.v2_only("the v2 auth API").await?;
         let req = Request::new(method, self.client.api_path(rest), Retry::Write);
         empty_answer(self.client.transport().send(&req).await?)
     }

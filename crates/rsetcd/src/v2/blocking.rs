@@ -10,6 +10,9 @@
 //! # Ok::<(), rsetcd::Error>(())
 //! ```
 //!
+//! The builder's [`v2_backend`](crate::ClientBuilder::v2_backend) applies here too: the same calls
+//! over the v3 API.
+//!
 //! Cluster operations (`members`, `health`, …) and the auth API ([`Client::auth`]) have blocking
 //! twins too; any other async call runs with [`Client::block_on`]:
 //! `client.block_on(client.as_async().self_stats())`.

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::backend::{self, OverV3};
 use super::keys::{self, Delete, Read, Write};
 use super::transport::Transport;
 use crate::config::{sealed, ClientBuilder, Config, FromConfig};
@@ -22,9 +23,15 @@ use crate::error::{Error, Result};
 /// client.write("/lease", "x").ttl(Duration::from_secs(5)).await?;
 /// # Ok(()) }
 /// ```
+///
+/// Its key operations go over etcd's v2 HTTP API by default, or over the v3 API (etcd 3.6 has
+/// no v2 API) with [`ClientBuilder::v2_backend`]: the same methods, answers and errors (see
+/// [`V2Backend`](super::V2Backend)).
 #[derive(Clone, Debug)]
 pub struct Client {
     transport: Arc<Transport>,
+    /// The v3 side, unless the backend is HTTP.
+    over_v3: Option<Arc<OverV3>>,
 }
 
 impl sealed::Sealed for Client {}
@@ -53,10 +60,12 @@ impl Client {
     ) -> Result<Client> {
         let interval = config.sync_interval;
         let client = Client {
+            over_v3: backend::build(&config)?,
             transport: Arc::new(Transport::new(config)?),
         };
         if let (Some(interval), Some(handle)) = (interval, handle) {
             let weak = Arc::downgrade(&client.transport);
+            let over_v3 = client.over_v3.as_ref().map(Arc::downgrade);
             handle.spawn(async move {
                 let mut ticker = tokio::time::interval(interval);
                 ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -65,7 +74,8 @@ impl Client {
                     let Some(transport) = weak.upgrade() else {
                         break;
                     };
-                    if let Err(e) = (Client { transport }).sync_members().await {
+                    let over_v3 = over_v3.as_ref().and_then(std::sync::Weak::upgrade);
+                    if let Err(e) = (Client { transport, over_v3 }).sync_members().await {
                         tracing::debug!(error = %e, "member sync failed; keeping the endpoints");
                     }
                 }
@@ -84,8 +94,12 @@ impl Client {
         ClientBuilder::new()
     }
 
-    /// The endpoints this client uses now, the one tried first leading.
+    /// The endpoints this client uses now, the one tried first leading (over v3: the v3
+    /// client's).
     pub fn endpoints(&self) -> Vec<String> {
+        if let super::backend::Route::V3(engine) = self.route() {
+            return engine.client().endpoints();
+        }
         let (list, start) = self.transport.endpoints.snapshot();
         (0..list.len())
             .map(|i| list[(start + i) % list.len()].url().to_string())
@@ -94,6 +108,10 @@ impl Client {
 
     pub(crate) fn transport(&self) -> &Transport {
         &self.transport
+    }
+
+    pub(crate) fn over_v3(&self) -> Option<&OverV3> {
+        self.over_v3.as_deref()
     }
 
     /// `/<prefix>/keys/<encoded key>`.

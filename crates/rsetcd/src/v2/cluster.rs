@@ -100,9 +100,23 @@ struct Health {
     health: String,
 }
 
+/// A v3 member as the v2 API shows one.
+fn member_of(m: crate::v3::Member) -> Member {
+    Member {
+        id: MemberId(m.id),
+        name: m.name,
+        peer_urls: m.peer_ur_ls,
+        client_urls: m.client_ur_ls,
+    }
+}
+
 impl Client {
-    /// Lists the cluster's members.
+    /// Lists the cluster's members (over v3: the v3 member list, learners included).
     pub async fn members(&self) -> Result<Vec<Member>> {
+        if let Some(engine) = self.engine().await? {
+            let list = engine.client().member_list().await?;
+            return Ok(list.members.into_iter().map(member_of).collect());
+        }
         let req = Request::new(Method::Get, self.api_path("members"), Retry::Read);
         let members: Members = json_answer(self.transport().send(&req).await?)?;
         Ok(members.members)
@@ -119,6 +133,17 @@ impl Client {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
+        if let Some(engine) = self.engine().await? {
+            let urls: Vec<String> = peer_urls.into_iter().map(Into::into).collect();
+            let added = engine.client().member_add(urls, false).await?;
+            return added
+                .member
+                .map(member_of)
+                .ok_or_else(|| Error::InvalidResponse {
+                    endpoint: String::new(),
+                    reason: "MemberAdd answered without the member".into(),
+                });
+        }
         let body = peer_urls_body(peer_urls)?;
         let req = Request::new(Method::Post, self.api_path("members"), Retry::Write).body(body);
         json_answer(self.transport().send(&req).await?)
@@ -130,6 +155,11 @@ impl Client {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
+        if let Some(engine) = self.engine().await? {
+            let urls: Vec<String> = peer_urls.into_iter().map(Into::into).collect();
+            engine.client().member_update(id.0, urls).await?;
+            return Ok(());
+        }
         let body = peer_urls_body(peer_urls)?;
         let path = self.api_path(&format!("members/{id}"));
         let req = Request::new(Method::Put, path, Retry::Write).body(body);
@@ -138,13 +168,32 @@ impl Client {
 
     /// Removes a member from the cluster (its etcd process stops serving).
     pub async fn remove_member(&self, id: MemberId) -> Result<()> {
+        if let Some(engine) = self.engine().await? {
+            engine.client().member_remove(id.0).await?;
+            return Ok(());
+        }
         let path = self.api_path(&format!("members/{id}"));
         let req = Request::new(Method::Delete, path, Retry::Write);
         empty_answer(self.transport().send(&req).await?)
     }
 
-    /// The current leader (503 "During election" without quorum arrives as [`Error::Http`]).
+    /// The current leader (503 "During election" without quorum arrives as [`Error::Http`];
+    /// over v3: the leader the answering member's status names, from the v3 member list).
     pub async fn leader(&self) -> Result<Member> {
+        if let Some(engine) = self.engine().await? {
+            let v3 = engine.client();
+            let leader = v3.status().await?.leader;
+            let list = v3.member_list().await?;
+            return list
+                .members
+                .into_iter()
+                .find(|m| m.id == leader && leader != 0)
+                .map(member_of)
+                .ok_or_else(|| Error::InvalidResponse {
+                    endpoint: String::new(),
+                    reason: format!("the leader {leader:x} is not in the member list"),
+                });
+        }
         let req = Request::new(Method::Get, self.api_path("members/leader"), Retry::Read);
         json_answer(self.transport().send(&req).await?)
     }
@@ -180,6 +229,7 @@ impl Client {
 
     /// Statistics of the member answering.
     pub async fn self_stats(&self) -> Result<SelfStats> {
+        self.v2_only("the v2 statistics API").await?;
         let req = Request::new(Method::Get, self.api_path("stats/self"), Retry::Read);
         json_answer(self.transport().send(&req).await?)
     }
@@ -187,12 +237,14 @@ impl Client {
     /// The leader's view of its followers. A follower answers 403 "not current leader", which
     /// arrives as [`Error::Http`] with status 403.
     pub async fn leader_stats(&self) -> Result<LeaderStats> {
+        self.v2_only("the v2 statistics API").await?;
         let req = Request::new(Method::Get, self.api_path("stats/leader"), Retry::Read);
         json_answer(self.transport().send(&req).await?)
     }
 
     /// The store's operation counters on the member answering.
     pub async fn store_stats(&self) -> Result<StoreStats> {
+        self.v2_only("the v2 statistics API").await?;
         let req = Request::new(Method::Get, self.api_path("stats/store"), Retry::Read);
         json_answer(self.transport().send(&req).await?)
     }
@@ -200,6 +252,18 @@ impl Client {
     /// Replaces the endpoint list with the client URLs of every started member, keeping the
     /// endpoint that answered last first. Returns the new list.
     pub async fn sync_members(&self) -> Result<Vec<String>> {
+        if let Some(engine) = self.engine().await? {
+            // The v3 client's endpoints, and the HTTP side's for `health` and `version`.
+            let urls = engine.client().sync_members().await?;
+            let endpoints = urls
+                .iter()
+                .map(|url| Endpoint::parse(url, Scheme::Http, crate::config::DEFAULT_PORT))
+                .collect::<Result<Vec<_>>>()?;
+            if !endpoints.is_empty() {
+                self.transport().endpoints.replace(endpoints);
+            }
+            return Ok(urls);
+        }
         let members = self.members().await?;
         let mut endpoints = Vec::new();
         for url in members.iter().flat_map(|m| &m.client_urls) {

@@ -1,4 +1,5 @@
-//! The statistics etcd's `/v2/stats/*` endpoints report, as typed structs.
+//! The statistics etcd's `/v2/stats/*` endpoints report, as typed structs (not served over v3:
+//! a client whose backend is the v3 API gets [`Error::Unsupported`](crate::Error::Unsupported)).
 
 use std::collections::BTreeMap;
 

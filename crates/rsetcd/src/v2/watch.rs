@@ -38,6 +38,15 @@
 //!   yields that error and ends. Between failed polls it pauses, longer each time (50 ms to 2 s).
 //!   Other errors (e.g. 110 Unauthorized) end it at once.
 //! - Dropping the stream cancels its poll and closes its connection immediately.
+//!
+//! # Over v3
+//!
+//! With the v3 backend ([`V2Backend`](super::V2Backend)) the stream is one v3 watch
+//! ([`Engine::watch`](super::over_v3::Engine::watch)) from the same starting index, with the
+//! same items: events in index order, each once; on error 401 (the history was compacted
+//! away) one [`WatchEvent::Resynced`] with the state read then, and a new watch from the index
+//! after it. The v3 watch resumes on another endpoint by itself and gives up after the same
+//! `give_up_after` bound; `idle_timeout` has no meaning there (a v3 watch is not polled).
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -46,7 +55,9 @@ use std::time::Duration;
 use super::transport::Method;
 use futures_core::Stream;
 
+use super::backend::Route;
 use super::client::Client;
+use super::over_v3::{Engine, Events, WaitOp};
 use super::response::{self, Response};
 use super::transport::{Raw, Request, Retry, Timeout};
 use crate::error::{Error, EtcdCode, Result};
@@ -148,6 +159,7 @@ impl Watch {
             watch: self,
             next,
             outage: Outage::default(),
+            events: None,
             done: false,
         };
         WatchStream {
@@ -180,7 +192,22 @@ struct State {
     /// The next `waitIndex`; `None` until the starting index is known.
     next: Option<u64>,
     outage: Outage,
+    /// Over v3: the engine's watch, from `next` on.
+    events: Option<Events>,
     done: bool,
+}
+
+/// Why a poll failed: `Final` ends the stream at once (a v3 watch that already retried for
+/// the give-up bound), `Retry` goes by the outage rules.
+enum Failed {
+    Retry(Error),
+    Final(Error),
+}
+
+impl From<Error> for Failed {
+    fn from(e: Error) -> Failed {
+        Failed::Retry(e)
+    }
 }
 
 async fn step(mut s: State) -> Option<(Result<WatchEvent>, State)> {
@@ -189,8 +216,8 @@ async fn step(mut s: State) -> Option<(Result<WatchEvent>, State)> {
     }
     loop {
         let result = match s.next {
-            None => s.start_index().await.map(|()| None),
-            Some(index) => s.poll(index).await,
+            None => s.start_index().await.map(|()| None).map_err(Failed::Retry),
+            Some(index) => s.poll_either(index).await,
         };
         match result {
             Ok(outcome) => {
@@ -199,7 +226,11 @@ async fn step(mut s: State) -> Option<(Result<WatchEvent>, State)> {
                     return Some((Ok(item), s));
                 }
             }
-            Err(e) if transient(&e) => {
+            Err(Failed::Final(e)) => {
+                s.done = true;
+                return Some((Err(e), s));
+            }
+            Err(Failed::Retry(e)) if transient(&e) => {
                 s.outage.failed();
                 if s.outage.past(s.watch.give_up_after) {
                     s.done = true;
@@ -208,7 +239,7 @@ async fn step(mut s: State) -> Option<(Result<WatchEvent>, State)> {
                 tracing::debug!(error = %e, "watch poll failed; retrying");
                 tokio::time::sleep(s.outage.pause(Some(s.watch.give_up_after))).await;
             }
-            Err(e) => {
+            Err(Failed::Retry(e)) => {
                 s.done = true;
                 return Some((Err(e), s));
             }
@@ -241,6 +272,51 @@ impl State {
         let (_, index) = self.snapshot().await?;
         self.next = Some(index + 1);
         Ok(())
+    }
+
+    /// The next item by the client's road: a long poll, or the engine's watch.
+    async fn poll_either(&mut self, index: u64) -> Result<Option<WatchEvent>, Failed> {
+        let client = self.watch.client.clone();
+        match client.decide().await? {
+            Route::V3(engine) => self.poll_v3(engine, index).await,
+            _ => Ok(self.poll(index).await?),
+        }
+    }
+
+    /// The engine's watch's next event (opening it from `index` first): a failure to open is
+    /// retried by the outage rules; one of the open watch ends the stream (the v3 watch has
+    /// retried for the give-up bound already), error 401 is a resync.
+    async fn poll_v3(&mut self, engine: &Engine, index: u64) -> Result<Option<WatchEvent>, Failed> {
+        let events = match &mut self.events {
+            Some(events) => events,
+            None => {
+                let mut op = WaitOp::wait(&self.watch.key).wait_index(index);
+                op.recursive = self.watch.recursive;
+                let opened = engine.watch_bounded(&op, self.watch.give_up_after).await?;
+                self.events.insert(opened)
+            }
+        };
+        let next = events.next().await;
+        match next {
+            Some(Ok(event)) => {
+                self.next = Some(event.node.modified_index.max(index) + 1);
+                Ok(Some(WatchEvent::Event(event)))
+            }
+            Some(Err(e)) if e.code() == Some(EtcdCode::EventIndexCleared) => {
+                self.events = None;
+                let (snapshot, index) = self.snapshot().await?;
+                self.next = Some(index + 1);
+                Ok(Some(WatchEvent::Resynced { snapshot, index }))
+            }
+            Some(Err(e)) => {
+                self.events = None;
+                Err(Failed::Final(e))
+            }
+            None => {
+                self.events = None;
+                Err(Failed::Final(Error::Stopped("the v3 watch ended".into())))
+            }
+        }
     }
 
     /// One long poll: `Some(item)` to yield, `None` to poll again, or why it failed (an answer

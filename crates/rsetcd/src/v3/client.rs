@@ -57,6 +57,15 @@ impl FromConfig for Client {
 }
 
 impl Client {
+    /// A client without the member sync task `sync_interval` would start (whoever builds it
+    /// syncs it: the v2 client over v3).
+    pub(crate) fn unsynced(config: Config) -> Result<Client> {
+        Ok(Client {
+            core: Arc::new(Core::new(config)?),
+            hub: Arc::new(OnceLock::new()),
+        })
+    }
+
     /// A client for `http://127.0.0.1:2379` with the default settings.
     pub fn new() -> Result<Client> {
         Client::builder().build()

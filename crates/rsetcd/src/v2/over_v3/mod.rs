@@ -43,6 +43,10 @@ mod ttl;
 mod watch;
 mod write;
 
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
 use crate::error::Result;
 use crate::v2::{Action, Node, Response};
 use crate::v3::{Client, Compare, Op, ResponseHeader, TxnResponse};
@@ -50,6 +54,12 @@ use crate::v3::{Client, Compare, Op, ResponseHeader, TxnResponse};
 pub use layout::{in_order_name, index_of, revision_of, Layout, V2Path, MAX_SEGMENTS};
 pub use op::{DeleteOp, KeyOp, ReadOp, WaitOp, WriteOp};
 pub use watch::Events;
+
+tokio::task_local! {
+    /// Set when a [`tracking`](Engine::tracking) call sends its transaction: a write cut
+    /// short after that may have been applied.
+    static COMMITTING: Arc<AtomicBool>;
+}
 
 /// The v2 key API over a v3 client, under one key prefix. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -124,7 +134,21 @@ impl Engine {
     /// Every matching change from `wait_index` on (or from now), in index order, as v2 `wait`
     /// answers (a v2 `stream=true` watch). The stream ends after error 401.
     pub async fn watch(&self, op: &WaitOp) -> Result<Events> {
-        watch::watch(self, op).await
+        watch::watch(self, op, None).await
+    }
+
+    /// [`watch`](Engine::watch), giving up after `bound` without an endpoint serving it.
+    pub(crate) async fn watch_bounded(
+        &self,
+        op: &WaitOp,
+        bound: std::time::Duration,
+    ) -> Result<Events> {
+        watch::watch(self, op, Some(bound)).await
+    }
+
+    /// Runs `fut` (an engine call), setting `sent` once it sends a write transaction.
+    pub(crate) async fn tracking<F: Future>(sent: Arc<AtomicBool>, fut: F) -> F::Output {
+        COMMITTING.scope(sent, fut).await
     }
 
     /// Commits `ops` if every compare holds: the answer, or `None` when a compare failed
@@ -145,6 +169,7 @@ impl Engine {
         if retry_unknown {
             txn = txn.retry_unknown_outcome();
         }
+        let _ = COMMITTING.try_with(|sent| sent.store(true, Ordering::Relaxed));
         let resp = txn.await?;
         Ok(resp.succeeded.then_some(resp))
     }

@@ -127,7 +127,13 @@ impl Events {
     }
 }
 
-pub(crate) async fn watch(engine: &Engine, op: &WaitOp) -> Result<Events> {
+/// A watch; `give_up_after` bounds how long the v3 watch retries while no endpoint serves it
+/// (the v3 watch's default: 30 s).
+pub(crate) async fn watch(
+    engine: &Engine,
+    op: &WaitOp,
+    give_up_after: Option<std::time::Duration>,
+) -> Result<Events> {
     let path = V2Path::parse(&op.key)?;
     let wait_index = op.wait_index.unwrap_or(0);
     let mut builder = engine
@@ -137,6 +143,9 @@ pub(crate) async fn watch(engine: &Engine, op: &WaitOp) -> Result<Events> {
         .prev_kv();
     if wait_index > 0 {
         builder = builder.start_revision(revision_of(wait_index));
+    }
+    if let Some(bound) = give_up_after {
+        builder = builder.give_up_after(bound);
     }
     let watch = builder.await?;
     Ok(Events {

@@ -11,26 +11,27 @@
 //! let listing = client.read("/dir").recursive().sorted().await?;
 //! # Ok(()) }
 //! ```
+//!
+//! Over the v3 backend ([`V2Backend`](super::V2Backend)) the same builders map their options
+//! once to the engine's typed operation ([`over_v3::KeyOp`](super::over_v3::KeyOp),
+//! [`WaitOp`](super::over_v3::WaitOp)), after the same checks; a call's
+//! [`timeout`](Write::timeout) then bounds the whole v2 operation.
 
-use std::fmt::Write as _;
+mod encode;
+mod ops;
+
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 use std::time::Duration;
 
-use super::transport::Method;
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
-
 use super::client::Client;
 use super::response::{self, Response};
-use super::transport::{Body, Request, Retry, Timeout};
+use super::transport::{Body, Method, Request, Retry, Timeout};
 use crate::error::{Error, Result};
+use encode::{ttl_secs, Pairs};
 
-/// Characters left as they are in a key segment: RFC 3986 unreserved ones.
-const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
+pub use encode::encode_key;
+pub(crate) use encode::push_key;
 
 /// The boxed future the builders turn into.
 pub type ResponseFuture<'a> = Pin<Box<dyn Future<Output = Result<Response>> + Send + 'a>>;
@@ -42,93 +43,6 @@ fn call(client: &Client, req: Result<Request>) -> ResponseFuture<'_> {
         let req = req?;
         response::keys(client.transport().send(&req).await?)
     })
-}
-
-/// Checks a key and returns its percent-encoded path, always starting with `/`.
-///
-/// A key without a leading `/` gets one; one trailing `/` is dropped (etcd drops it too). Empty
-/// segments (`//`), `.` and `..` segments (which etcd would answer with a redirect to another key)
-/// and NUL bytes are refused.
-pub fn encode_key(key: &str) -> Result<String> {
-    let mut out = String::with_capacity(key.len() + 8);
-    push_key(&mut out, key)?;
-    Ok(out)
-}
-
-/// [`encode_key`], appended to `out` (left as it was on error).
-pub(crate) fn push_key(out: &mut String, key: &str) -> Result<()> {
-    let trimmed = key.strip_prefix('/').unwrap_or(key);
-    let trimmed = trimmed.strip_suffix('/').unwrap_or(trimmed);
-    if trimmed.is_empty() {
-        out.push('/');
-        return Ok(());
-    }
-    let start = out.len();
-    for segment in trimmed.split('/') {
-        let why = match segment {
-            "" => Some("an empty segment (\"//\")"),
-            "." | ".." => Some("a \".\" or \"..\" segment"),
-            s if s.contains('\0') => Some("a NUL byte"),
-            _ => None,
-        };
-        if let Some(why) = why {
-            out.truncate(start);
-            return Err(Error::InvalidArgument(format!(
-                "key {key:?} has {why}, which etcd would rewrite to another key"
-            )));
-        }
-        out.push('/');
-        out.extend(utf8_percent_encode(segment, SEGMENT));
-    }
-    Ok(())
-}
-
-/// `name=value` pairs appended to a form body or a query string: `first` before the first pair
-/// (`?` for a query, nothing for a form), `&` before the others. Values are percent-encoded as key
-/// segments are (etcd's form parser reads `%20` as a space, as it reads `+`).
-struct Pairs<'s> {
-    out: &'s mut String,
-    start: usize,
-    first: &'static str,
-}
-
-impl<'s> Pairs<'s> {
-    fn new(out: &'s mut String, first: &'static str) -> Pairs<'s> {
-        let start = out.len();
-        Pairs { out, start, first }
-    }
-
-    fn name(&mut self, name: &str) {
-        let sep = if self.out.len() == self.start {
-            self.first
-        } else {
-            "&"
-        };
-        self.out.push_str(sep);
-        self.out.push_str(name);
-        self.out.push('=');
-    }
-
-    fn text(&mut self, name: &str, value: &str) {
-        self.name(name);
-        self.out.extend(utf8_percent_encode(value, SEGMENT));
-    }
-
-    fn number(&mut self, name: &str, value: u64) {
-        self.name(name);
-        // Writing to a String cannot fail.
-        let _ = write!(self.out, "{value}");
-    }
-
-    fn flag(&mut self, name: &str, on: bool) {
-        if on {
-            self.text(name, "true");
-        }
-    }
-}
-
-fn ttl_secs(ttl: Duration) -> u64 {
-    ttl.as_secs() + u64::from(ttl.subsec_nanos() > 0)
 }
 
 /// A write: `write`, `create`, `update`, `compare_and_swap`, `mkdir`, `update_ttl` and
@@ -225,13 +139,15 @@ impl<'a> Write<'a> {
         self
     }
 
-    /// A timeout for this call on each endpoint, instead of the client's request timeout.
+    /// A timeout for this call on each endpoint, instead of the client's request timeout (over
+    /// v3: for the whole v2 operation; see [`V2Backend`](super::V2Backend)).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self
     }
 
-    fn request(&self) -> Result<Request> {
+    /// What the client refuses before sending anything (either backend).
+    fn check(&self) -> Result<()> {
         if self.conditional
             && self.prev_value.is_none()
             && self.prev_index.is_none()
@@ -255,6 +171,11 @@ impl<'a> Write<'a> {
         if self.refresh && self.ttl.is_none() {
             return Err(Error::InvalidArgument("a TTL refresh needs a ttl".into()));
         }
+        Ok(())
+    }
+
+    fn request(&self) -> Result<Request> {
+        self.check()?;
         let path = self.client.key_path(&self.key)?;
         // Room for the values unescaped and the field names, so the form is built without regrowing.
         let values = [&self.value, &self.prev_value].map(|v| v.as_ref().map_or(0, String::len));
@@ -289,7 +210,7 @@ impl<'a> Write<'a> {
 
     /// Sends the write.
     pub fn send(self) -> ResponseFuture<'a> {
-        call(self.client, self.request())
+        ops::dispatch(self)
     }
 }
 
@@ -363,7 +284,8 @@ impl<'a> Read<'a> {
         self
     }
 
-    /// A timeout for this call on each endpoint, instead of the client's request timeout (or, with
+    /// A timeout for this call on each endpoint (over v3: for the whole read or wait), instead of
+    /// the client's request timeout (or, with
     /// `wait`, instead of waiting for ever).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
@@ -390,7 +312,7 @@ impl<'a> Read<'a> {
 
     /// Sends the read.
     pub fn send(self) -> ResponseFuture<'a> {
-        call(self.client, self.request())
+        ops::dispatch(self)
     }
 }
 
@@ -468,13 +390,15 @@ impl<'a> Delete<'a> {
         self
     }
 
-    /// A timeout for this call on each endpoint, instead of the client's request timeout.
+    /// A timeout for this call on each endpoint, instead of the client's request timeout (over
+    /// v3: for the whole v2 operation; see [`V2Backend`](super::V2Backend)).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self
     }
 
-    fn request(&self) -> Result<Request> {
+    /// What the client refuses before sending anything (either backend).
+    fn check(&self) -> Result<()> {
         if self.conditional && self.prev_value.is_none() && self.prev_index.is_none() {
             return Err(Error::InvalidArgument(format!(
                 "compare_and_delete on {:?} needs prev_value or prev_index",
@@ -491,6 +415,11 @@ impl<'a> Delete<'a> {
                 "prev_index 0 means \"no condition\" to etcd: give the node's modifiedIndex".into(),
             ));
         }
+        Ok(())
+    }
+
+    fn request(&self) -> Result<Request> {
+        self.check()?;
         let mut path = self.client.key_path(&self.key)?;
         let mut query = Pairs::new(&mut path, "?");
         query.flag("dir", self.dir);
@@ -509,7 +438,7 @@ impl<'a> Delete<'a> {
 
     /// Sends the delete.
     pub fn send(self) -> ResponseFuture<'a> {
-        call(self.client, self.request())
+        ops::dispatch(self)
     }
 }
 
@@ -521,60 +450,6 @@ impl<'a> IntoFuture for Delete<'a> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn forms_and_queries_are_pairs() {
-        let mut body = String::new();
-        let mut form = Pairs::new(&mut body, "");
-        form.text("value", "a&b=c d+ü");
-        form.flag("dir", false);
-        form.number("prevIndex", 42);
-        form.flag("refresh", true);
-        assert_eq!(
-            body,
-            "value=a%26b%3Dc%20d%2B%C3%BC&prevIndex=42&refresh=true"
-        );
-
-        let mut path = String::from("/v2/keys/k");
-        Pairs::new(&mut path, "?").flag("wait", false);
-        assert_eq!(path, "/v2/keys/k", "no pairs, no '?'");
-        let mut query = Pairs::new(&mut path, "?");
-        query.flag("recursive", true);
-        query.number("waitIndex", 7);
-        assert_eq!(path, "/v2/keys/k?recursive=true&waitIndex=7");
-    }
-
-    #[test]
-    fn keys_are_encoded_segment_by_segment() {
-        assert_eq!(encode_key("foo").unwrap(), "/foo");
-        assert_eq!(encode_key("/").unwrap(), "/");
-        assert_eq!(encode_key("").unwrap(), "/");
-        assert_eq!(encode_key("/a/b/").unwrap(), "/a/b");
-        assert_eq!(
-            encode_key("/a b?c#d%e&f+g").unwrap(),
-            "/a%20b%3Fc%23d%25e%26f%2Bg"
-        );
-        assert_eq!(encode_key("/café").unwrap(), "/caf%C3%A9");
-    }
-
-    #[test]
-    fn malformed_keys_are_refused() {
-        for bad in ["//a", "/a//b", "/a/./b", "/a/../b", "..", "/a/.", "/a\0b"] {
-            let err = encode_key(bad).unwrap_err();
-            assert!(matches!(err, Error::InvalidArgument(_)), "{bad}: {err}");
-        }
-    }
-
-    #[test]
-    fn ttl_rounds_up() {
-        assert_eq!(ttl_secs(Duration::from_millis(1500)), 2);
-        assert_eq!(ttl_secs(Duration::from_secs(5)), 5);
-        assert_eq!(ttl_secs(Duration::ZERO), 0);
-    }
-}
 #[cfg(test)]
 mod future_size {
     /// Every call allocates its future and moves it: rare paths left inline (connecting with
