@@ -1,20 +1,28 @@
 //! Faults injected into a running cluster, each a [`Fault`]: injected, held, healed. Kinds today:
 //! kill -9 and restart of the leader or a follower, SIGSTOP / SIGCONT of either, a member cut off
-//! from the clients (its freezable proxy), a leader move, a compaction, and a member replaced
-//! (removed, a new one added). A new kind — such as the exact-point fault proxy's dropped
-//! answers or cuts after the head — is one more type implementing [`Fault`] on [`Env`].
+//! from the clients (its freezable proxy), a leader move, a compaction, a member replaced
+//! (removed, a new one added), and the exact-point fault proxy's faults on every matching
+//! exchange with one member ([`proxy_faults`](crate::proxy_faults): answers dropped, reset, cut
+//! after the head or in the body, delayed past the request timeout; GOAWAY and REFUSED_STREAM).
+//! A new kind is one more type implementing [`Fault`] on [`Env`].
 
 use std::time::Duration;
 
-use rsetcd_testkit::{Cluster, Proxy};
+use rsetcd_testkit::Cluster;
+
+use crate::proxy_faults::{Answer, ProxyFault, Route};
 
 /// What faults act on.
 #[derive(Debug)]
 pub struct Env {
     /// The cluster.
     pub cluster: Cluster,
-    /// One proxy per original member (clients connect through them).
-    pub proxies: Vec<Proxy>,
+    /// One route per original member: the clients connect through its fault proxies, which
+    /// connect through its freezable proxy.
+    pub routes: Vec<Route>,
+    /// Every client of the traffic (watchers too): a proxy fault goes to the member most of
+    /// them use now.
+    pub clients: Vec<Pinned>,
     /// The indexes of the members in the cluster now.
     pub members: Vec<usize>,
     /// A v3 client straight to the members (not through the proxies).
@@ -58,11 +66,78 @@ impl Env {
         others.get(pick % others.len().max(1)).copied()
     }
 
+    /// The members in the cluster that have a route (the original members still in it).
+    pub fn routed(&self) -> Vec<usize> {
+        self.members
+            .iter()
+            .copied()
+            .filter(|&i| i < self.routes.len())
+            .collect()
+    }
+
     /// Waits until every running member is healthy.
     pub fn wait_healthy(&self) -> Result<(), String> {
         self.cluster
             .wait_healthy(Duration::from_secs(30))
             .map_err(|e| e.to_string())
+    }
+}
+
+/// A client whose current member (the endpoint it tries first) a fault can ask for.
+#[derive(Debug, Clone)]
+pub enum Pinned {
+    /// A v2 client (through the routes' HTTP/1.1 fault proxies).
+    V2(rsetcd::v2::Client),
+    /// A v3 client (through the routes' HTTP/2 fault proxies).
+    V3(rsetcd::v3::Client),
+}
+
+impl Pinned {
+    /// Whether it is a v3 client.
+    pub fn is_v3(&self) -> bool {
+        matches!(self, Pinned::V3(_))
+    }
+
+    /// The route (index of `routes`) the client tries first now.
+    pub fn route(&self, routes: &[Route]) -> Option<usize> {
+        let (first, v2) = match self {
+            Pinned::V2(c) => (c.endpoints().into_iter().next()?, true),
+            Pinned::V3(c) => (c.endpoints().into_iter().next()?, false),
+        };
+        routes.iter().position(|r| r.url(v2) == first)
+    }
+}
+
+/// How often a proxy fault fired while it was held, by the kind of exchange it hit.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Fired {
+    /// Every firing.
+    pub total: usize,
+    /// Per kind of exchange (`v2 watch polls`, `v3 txns`, …), those that fired.
+    pub by_class: Vec<(String, usize)>,
+}
+
+impl Fired {
+    /// Adds `other`'s firings to these (classes in the order first seen).
+    pub fn add(&mut self, other: &Fired) {
+        self.total += other.total;
+        for (class, n) in &other.by_class {
+            match self.by_class.iter_mut().find(|(c, _)| c == class) {
+                Some((_, m)) => *m += n,
+                None => self.by_class.push((class.clone(), *n)),
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for Fired {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "fired {}", self.total)?;
+        for (i, (class, n)) in self.by_class.iter().enumerate() {
+            let sep = if i == 0 { ": " } else { ", " };
+            write!(f, "{sep}{class} {n}")?;
+        }
+        Ok(())
     }
 }
 
@@ -72,6 +147,10 @@ pub trait Fault: Send {
     fn inject(&mut self, env: &mut Env) -> Result<String, String>;
     /// Ends it.
     fn heal(&mut self, env: &mut Env) -> Result<(), String>;
+    /// For a fault that fires on exchanges: how often it did (asked after `heal`).
+    fn fired(&self) -> Option<Fired> {
+        None
+    }
 }
 
 /// The fault kinds the command line knows.
@@ -94,19 +173,51 @@ pub enum Kind {
     /// Remove a follower and add a new member in its place (a member added so before goes
     /// first, so that at most one original member — one the clients know — is replaced).
     MemberReplace,
+    /// One member's fault proxies forward each request, then drop the answer and close.
+    DropAnswers,
+    /// … forward each request, then reset the connection (RST) as the answer starts.
+    ResetAnswers,
+    /// … forward each answer's head only, then close.
+    CutAfterHead,
+    /// … forward each answer's head and half of its first body part, then close.
+    CutMidBody,
+    /// … (v3 only) keep each new stream from etcd and send a GOAWAY below it, then close.
+    GoAway,
+    /// … (v3 only) keep each new stream from etcd and refuse it (RST_STREAM REFUSED_STREAM).
+    RefuseStreams,
+    /// … hold each answer past the clients' request timeout, then forward it.
+    DelayAnswers,
 }
 
 impl Kind {
-    /// Every kind.
-    pub const ALL: [Kind; 8] = [
+    /// Every kind, in the order `all` injects them (the proxy's faults between the others).
+    pub const ALL: [Kind; 15] = [
         Kind::KillLeader,
+        Kind::DropAnswers,
         Kind::StopFollower,
+        Kind::CutAfterHead,
         Kind::Partition,
+        Kind::GoAway,
         Kind::KillFollower,
+        Kind::ResetAnswers,
         Kind::MoveLeader,
+        Kind::CutMidBody,
         Kind::Compact,
+        Kind::RefuseStreams,
         Kind::StopLeader,
+        Kind::DelayAnswers,
         Kind::MemberReplace,
+    ];
+
+    /// The kinds that act through the fault proxies.
+    pub const PROXY: [Kind; 7] = [
+        Kind::DropAnswers,
+        Kind::ResetAnswers,
+        Kind::CutAfterHead,
+        Kind::CutMidBody,
+        Kind::GoAway,
+        Kind::RefuseStreams,
+        Kind::DelayAnswers,
     ];
 
     /// Its name on the command line.
@@ -120,14 +231,24 @@ impl Kind {
             Kind::MoveLeader => "move-leader",
             Kind::Compact => "compact",
             Kind::MemberReplace => "member-replace",
+            Kind::DropAnswers => "drop-answers",
+            Kind::ResetAnswers => "reset-answers",
+            Kind::CutAfterHead => "cut-after-head",
+            Kind::CutMidBody => "cut-mid-body",
+            Kind::GoAway => "goaway",
+            Kind::RefuseStreams => "refuse-streams",
+            Kind::DelayAnswers => "delay-answers",
         }
     }
 
-    /// Parses a name; `kill` and `stop` mean both of their kinds.
+    /// Parses a name; `kill` and `stop` mean both of their kinds, `cut-answers` both cuts,
+    /// `proxy` every fault of the fault proxies.
     pub fn parse(s: &str) -> Option<Vec<Kind>> {
         match s {
             "kill" => Some(vec![Kind::KillLeader, Kind::KillFollower]),
             "stop" => Some(vec![Kind::StopLeader, Kind::StopFollower]),
+            "cut-answers" => Some(vec![Kind::CutAfterHead, Kind::CutMidBody]),
+            "proxy" => Some(Kind::PROXY.to_vec()),
             "all" => Some(Kind::ALL.to_vec()),
             _ => Kind::ALL.iter().find(|k| k.name() == s).map(|k| vec![*k]),
         }
@@ -160,6 +281,13 @@ impl Kind {
             Kind::MoveLeader => Box::new(MoveLeader { pick }),
             Kind::Compact => Box::new(Compact),
             Kind::MemberReplace => Box::new(MemberReplace { pick }),
+            Kind::DropAnswers => Box::new(ProxyFault::new(Answer::Drop, pick)),
+            Kind::ResetAnswers => Box::new(ProxyFault::new(Answer::Reset, pick)),
+            Kind::CutAfterHead => Box::new(ProxyFault::new(Answer::CutAfterHead, pick)),
+            Kind::CutMidBody => Box::new(ProxyFault::new(Answer::CutMidBody, pick)),
+            Kind::GoAway => Box::new(ProxyFault::new(Answer::GoAway, pick)),
+            Kind::RefuseStreams => Box::new(ProxyFault::new(Answer::RefusedStream, pick)),
+            Kind::DelayAnswers => Box::new(ProxyFault::new(Answer::Delay, pick)),
         }
     }
 }
@@ -239,16 +367,11 @@ struct Partition {
 
 impl Fault for Partition {
     fn inject(&mut self, env: &mut Env) -> Result<String, String> {
-        let with_proxy: Vec<usize> = env
-            .members
-            .iter()
-            .copied()
-            .filter(|&i| i < env.proxies.len())
-            .collect();
+        let with_proxy = env.routed();
         let i = *with_proxy
             .get(self.pick % with_proxy.len().max(1))
             .ok_or("no member behind a proxy")?;
-        env.proxies[i].freeze();
+        env.routes[i].freeze.freeze();
         self.member = Some(i);
         Ok(format!(
             "partition {} from the clients",
@@ -257,7 +380,7 @@ impl Fault for Partition {
     }
     fn heal(&mut self, env: &mut Env) -> Result<(), String> {
         if let Some(i) = self.member.take() {
-            env.proxies[i].thaw();
+            env.routes[i].freeze.thaw();
         }
         Ok(())
     }
@@ -314,7 +437,7 @@ impl Fault for MemberReplace {
             .members
             .iter()
             .copied()
-            .find(|&i| i != leader && i >= env.proxies.len());
+            .find(|&i| i != leader && i >= env.routes.len());
         let old = match added {
             Some(i) => i,
             None => env.follower(self.pick).ok_or("no leader known")?,

@@ -11,8 +11,9 @@
 //! - [`patch`]: lost answers settled by what the watches saw (as etcd's suite does).
 //! - [`watch`]: the watch validators (v3 as etcd's suite defines them; v2 modified indexes).
 //! - [`record`]: rsetcd's clients and watches, recording; [`traffic`]: what the clients do;
-//!   [`faults`]: what is done to the cluster meanwhile; [`run`]: a whole run; [`verdict`]: the
-//!   whole check of what was recorded, with the run's figures.
+//!   [`faults`]: what is done to the cluster meanwhile ([`proxy_faults`]: through the fault
+//!   proxies in front of each member); [`run`]: a whole run; [`verdict`]: the whole check of
+//!   what was recorded, with the run's figures.
 //!
 //! ```
 //! use rsetcd_check::history::Sym;
@@ -40,6 +41,7 @@ pub mod history;
 pub mod model;
 pub mod partition;
 pub mod patch;
+pub mod proxy_faults;
 pub mod record;
 pub mod revisions;
 pub mod rng;

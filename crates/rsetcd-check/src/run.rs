@@ -1,14 +1,16 @@
-//! One robustness run: a 3-node cluster behind freezable proxies, recording clients of both APIs
-//! running mixed traffic while faults are injected on a schedule, watches on both prefixes, a
-//! final write each watch must reach, then the whole check.
+//! One robustness run: a 3-node cluster, each member behind a route of proxies (a fault proxy
+//! per API in front of a freezable proxy), recording clients of both APIs running mixed traffic
+//! while faults are injected on a schedule, watches on both prefixes, a final write each watch
+//! must reach, then the whole check.
 
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rsetcd_testkit::{Cluster, Proxy};
+use rsetcd_testkit::Cluster;
 
-use crate::faults::{Env, Kind};
+use crate::faults::{Env, Fired, Kind, Pinned};
+use crate::proxy_faults::Route;
 use crate::record::v2::{self as rv2, V2Client};
 use crate::record::v3::{self as rv3, V3Client};
 use crate::record::Recorder;
@@ -20,6 +22,8 @@ use crate::verdict::{self, Bases, Report};
 pub const V2_DIR: &str = "/rc2";
 /// The v3 prefix the traffic uses.
 pub const V3_PREFIX: &str = "/rc3/";
+/// The request timeout of the clients under test.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// What a run does.
 #[derive(Debug, Clone)]
@@ -77,8 +81,10 @@ impl Default for Config {
 pub struct Outcome {
     /// The check.
     pub report: Report,
-    /// What each fault did, with its time.
+    /// What each fault did, with its time (and for a proxy fault, how often it fired).
     pub faults: Vec<String>,
+    /// Each proxy fault injected, and how often it fired.
+    pub fired: Vec<(Kind, Fired)>,
     /// The longest time one operation took.
     pub longest_op: Duration,
     /// The longest time from a write's answer to its event at a watch (v3 and v2).
@@ -103,8 +109,8 @@ pub fn run(cfg: &Config) -> Result<Outcome, String> {
         .unsafe_no_fsync(true)
         .start()
         .map_err(err)?;
-    let proxies: Vec<Proxy> = (0..3)
-        .map(|i| Proxy::start(&cluster.node(i).client_url()))
+    let routes: Vec<Route> = (0..3)
+        .map(|i| Route::start(&cluster.node(i).client_url()))
         .collect::<Result<_, _>>()
         .map_err(err)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -112,7 +118,8 @@ pub fn run(cfg: &Config) -> Result<Outcome, String> {
         .enable_all()
         .build()
         .map_err(err)?;
-    let urls: Vec<String> = proxies.iter().map(Proxy::url).collect();
+    let urls2: Vec<String> = routes.iter().map(|r| r.url(true)).collect();
+    let urls3: Vec<String> = routes.iter().map(|r| r.url(false)).collect();
     let direct = cluster.endpoints();
     let admin = rsetcd::v3::Client::builder()
         .endpoints(direct.clone())
@@ -125,15 +132,15 @@ pub fn run(cfg: &Config) -> Result<Outcome, String> {
         .map_err(err)?;
     let v2_client = |first: usize| {
         rsetcd::v2::Client::builder()
-            .endpoints(proxied(&urls, first))
-            .request_timeout(Duration::from_secs(2))
+            .endpoints(proxied(&urls2, first))
+            .request_timeout(REQUEST_TIMEOUT)
             .connect_timeout(Duration::from_millis(500))
             .build()
     };
     let v3_client = |first: usize| {
         rsetcd::v3::Client::builder()
-            .endpoints(proxied(&urls, first))
-            .request_timeout(Duration::from_secs(2))
+            .endpoints(proxied(&urls3, first))
+            .request_timeout(REQUEST_TIMEOUT)
             .connect_timeout(Duration::from_millis(500))
             .keep_alive(Duration::from_secs(1), Duration::from_secs(1))
             .build()
@@ -154,6 +161,8 @@ pub fn run(cfg: &Config) -> Result<Outcome, String> {
     let until_v2 = Arc::new(AtomicU64::new(0));
     let until_v3 = Arc::new(AtomicI64::new(0));
     let mut watchers = Vec::new();
+    // Every client of the traffic: a proxy fault goes to the member most of them use.
+    let mut clients = Vec::new();
     for w in 0..2 {
         let plan = rv2::WatchPlan {
             watcher: w,
@@ -162,6 +171,7 @@ pub fn run(cfg: &Config) -> Result<Outcome, String> {
             drop_event: if w == 0 { cfg.drop_v2_event } else { None },
         };
         let client = v2_client(w).map_err(err)?;
+        clients.push(Pinned::V2(client.clone()));
         watchers.push(rt.spawn(rv2::record_watch(
             client,
             rec.clone(),
@@ -182,6 +192,7 @@ pub fn run(cfg: &Config) -> Result<Outcome, String> {
             stall: (w == 3).then_some((Duration::from_secs(2), Duration::from_secs(6))),
         };
         let client = v3_client(w).map_err(err)?;
+        clients.push(Pinned::V3(client.clone()));
         watchers.push(rt.spawn(rv3::record_watch(
             client,
             rec.clone(),
@@ -198,6 +209,7 @@ pub fn run(cfg: &Config) -> Result<Outcome, String> {
         if let Some(b) = cfg.broken_v2 {
             client = client.broken(b);
         }
+        clients.push(Pinned::V2(client.inner().clone()));
         let keys = traffic::v2_keys(V2_DIR, cfg.keys.max(1));
         let seed = seeds.next_u64();
         traffic_tasks.push(rt.spawn(traffic::v2_mixed(
@@ -214,6 +226,7 @@ pub fn run(cfg: &Config) -> Result<Outcome, String> {
         if let Some(b) = cfg.broken_v3 {
             client = client.broken(b);
         }
+        clients.push(Pinned::V3(client.inner().clone()));
         let seed = seeds.next_u64();
         let stop = stop_traffic.clone();
         traffic_tasks.push(if c == cfg.v3_clients {
@@ -240,12 +253,14 @@ pub fn run(cfg: &Config) -> Result<Outcome, String> {
     let started = Instant::now();
     let mut env = Env {
         cluster,
-        proxies,
+        routes,
+        clients,
         members: vec![0, 1, 2],
         admin: admin.clone(),
         rt: rt.handle().clone(),
     };
     let mut fault_log = Vec::new();
+    let mut fired = Vec::new();
     let mut picks = Rng::new(cfg.seed ^ 0x5eed);
     let mut n = 0usize;
     let gap = cfg.fault_every.saturating_sub(cfg.hold);
@@ -262,11 +277,21 @@ pub fn run(cfg: &Config) -> Result<Outcome, String> {
         if cfg.verbose {
             eprintln!("{line}");
         }
+        let at = fault_log.len();
         fault_log.push(line);
         std::thread::sleep(cfg.hold);
         let healed = fault.heal(&mut env).and_then(|()| env.wait_healthy());
+        let how = match fault.fired() {
+            Some(f) => {
+                fault_log[at] = format!("{}; {f}", fault_log[at]);
+                let how = format!("; {f}");
+                fired.push((kind, f));
+                how
+            }
+            None => String::new(),
+        };
         if cfg.verbose {
-            eprintln!("{:6.1}s {}: healed", t(started), kind.name());
+            eprintln!("{:6.1}s {}: healed{how}", t(started), kind.name());
         }
         if let Err(e) = healed {
             let line = format!("{:6.1}s {}: heal failed: {e}", t(started), kind.name());
@@ -380,6 +405,7 @@ pub fn run(cfg: &Config) -> Result<Outcome, String> {
         longest_watch_delay: watch_delay(&log),
         report,
         faults: fault_log,
+        fired,
         longest_op: Duration::from_nanos(rec.longest()),
         traffic: traffic_time,
     })

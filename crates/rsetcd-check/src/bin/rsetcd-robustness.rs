@@ -4,13 +4,14 @@
 //!
 //! ```text
 //! rsetcd-robustness --duration 10m --faults kill,stop,partition,move-leader,compact,member-replace
+//! rsetcd-robustness --duration 5m --faults drop-answers,cut-answers,goaway,delay-answers
 //! ```
 
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use rsetcd_check::faults::Kind;
+use rsetcd_check::faults::{Fired, Kind};
 use rsetcd_check::run::{self, Config};
 
 /// Robustness run: faults, recorded traffic, linearizability and watch checks.
@@ -21,7 +22,10 @@ struct Args {
     #[arg(long, default_value = "2m", value_parser = parse_duration)]
     duration: Duration,
     /// Fault kinds, comma-separated: kill, stop, kill-leader, kill-follower, stop-leader,
-    /// stop-follower, partition, move-leader, compact, member-replace, all; `none` for none.
+    /// stop-follower, partition, move-leader, compact, member-replace; the fault proxy's (on
+    /// every exchange with one member while held) drop-answers, reset-answers, cut-after-head,
+    /// cut-mid-body, cut-answers (both cuts), goaway, refuse-streams (v3 only), delay-answers,
+    /// proxy (all seven); all; `none` for none.
     #[arg(long, default_value = "all")]
     faults: String,
     /// Time from one fault to the next.
@@ -106,6 +110,13 @@ fn main() -> ExitCode {
     };
     let r = &outcome.report;
     println!("faults injected: {}", outcome.faults.len());
+    if !outcome.fired.is_empty() {
+        let mut fired = Fired::default();
+        for (_, f) in &outcome.fired {
+            fired.add(f);
+        }
+        println!("proxy faults ({}): {fired}", outcome.fired.len());
+    }
     println!(
         "operations: {} (v2 {}, v3 {}), unknown outcomes: {} (v2 {}, v3 {})",
         r.v2.ops + r.v3.ops,
@@ -141,6 +152,9 @@ mod tests {
         assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
         assert!(parse_duration("5d").is_err());
         assert_eq!(faults("kill,compact").map(|k| k.len()), Ok(3));
+        assert_eq!(faults("cut-answers,goaway").map(|k| k.len()), Ok(3));
+        assert_eq!(faults("proxy").map(|k| k.len()), Ok(Kind::PROXY.len()));
+        assert_eq!(faults("all").map(|k| k.len()), Ok(Kind::ALL.len()));
         assert!(faults("nonsense").is_err());
         assert_eq!(faults("none"), Ok(vec![]));
     }
