@@ -237,7 +237,10 @@ mod tests {
     #[test]
     fn messages_name_their_kind_with_or_without_the_grpc_prefix() {
         let cases = [
-            ("etcdserver: permission denied", Some(V3ErrorKind::PermissionDenied)),
+            (
+                "etcdserver: permission denied",
+                Some(V3ErrorKind::PermissionDenied),
+            ),
             (
                 "rpc error: code = Unavailable desc = etcdserver: no leader",
                 Some(V3ErrorKind::NoLeader),
