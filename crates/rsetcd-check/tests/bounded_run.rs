@@ -47,16 +47,21 @@ fn bounded_robustness_run() {
     }
     println!("proxy faults: {reached}");
     println!("{r}");
-    // Every kind was injected.
-    assert_eq!(
-        o.faults
-            .iter()
-            .filter(|f| !f.contains("not injected"))
-            .count(),
-        Kind::ALL.len(),
-        "{:?}",
-        o.faults
-    );
+    // Every kind was injected (the schedule goes round again when the faults heal quickly).
+    let injected: Vec<&String> = o
+        .faults
+        .iter()
+        .filter(|f| !f.contains("not injected"))
+        .collect();
+    for kind in Kind::ALL {
+        let name = format!(" {}: ", kind.name());
+        assert!(
+            injected.iter().any(|f| f.contains(&name)),
+            "{} was not injected: {:?}",
+            kind.name(),
+            o.faults
+        );
+    }
     // Every proxy fault fired.
     for kind in Kind::PROXY {
         assert!(
