@@ -36,6 +36,9 @@ echo "== building rsetcd (release)" >&2
 cargo build --quiet --release -p rsetcd-cli
 # Cargo's target directory (CARGO_TARGET_DIR when set, as maturin uses it too).
 rsetcd=${CARGO_TARGET_DIR:-$PWD/target}/release/rsetcd
+echo "== building the test kit's delay proxy (release)" >&2
+cargo build --quiet --release -p rsetcd-testkit --example delay_proxy
+delay_proxy=${CARGO_TARGET_DIR:-$PWD/target}/release/examples/delay_proxy
 echo "== building the etcd-client bench (release)" >&2
 (cd bench/etcd-client-bench && cargo build --quiet --release --locked)
 etcd_client_bench=${CARGO_TARGET_DIR:-$PWD/bench/etcd-client-bench/target}/release/etcd-client-bench
@@ -71,5 +74,5 @@ echo "== etcd on tmpfs: $fast; etcd on disk: $disk; etcd emulating v2 on v3: $em
 
 python3 scripts/bench/compare.py --endpoint "$fast" --fsync-endpoint "$disk" --rsetcd "$rsetcd" \
   --pyetcd-venv "$work/pyetcd" --python-etcd-venv "$work/python-etcd" --rsetcd-py-venv "$work/rsetcd-py" \
-  --etcd-client-bench "$etcd_client_bench" --emulated-endpoint "$emulated" --emulation-prefix /v2emu \
+  --etcd-client-bench "$etcd_client_bench" --delay-proxy "$delay_proxy" --emulated-endpoint "$emulated" --emulation-prefix /v2emu \
   --seconds "$seconds" --rounds "$rounds" --out BENCHMARKS.md

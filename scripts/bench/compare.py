@@ -96,6 +96,28 @@ def run_python(venv, driver, library, endpoint, seconds, threads=1):
     return {"ops": r["ops_per_sec"], "p99_us": r["p99_us"], "cpu_per_1k": cpu * 1000 / max(r["ops"], 1)}
 
 
+def delayed_threads(a, here, ep, secs):
+    """1 against 8 callers sharing one client behind a proxy that holds every answer 1 ms: on one
+    loopback machine etcd's CPU bounds every client at once, so whether threads overlap their waits
+    shows only where the wait is the network's. Python threads (rsetcd-py) and, for reference,
+    rsetcd's own tasks; alternating rounds."""
+    proxy = subprocess.Popen([a.delay_proxy, ep, "1"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        url = proxy.stdout.readline().strip()
+        if not url.startswith("http://"):
+            raise RuntimeError(f"delay_proxy printed {url!r}")
+        runs = {"py1": [], "py8": [], "rs1": [], "rs8": []}
+        for _ in range(a.rounds):
+            runs["py1"].append(run_python(a.rsetcd_py_venv, f"{here}/python_get.py", "rsetcd-py", url, secs, 1))
+            runs["py8"].append(run_python(a.rsetcd_py_venv, f"{here}/python_get.py", "rsetcd-py", url, secs, 8))
+            runs["rs1"].append(run_rsetcd(a.rsetcd, url, "get", 1, secs, ["--keys", "1"], threads=1))
+            runs["rs8"].append(run_rsetcd(a.rsetcd, url, "get", 8, secs, ["--keys", "1"], threads=1))
+        return {k: {m: median(v, m) for m in ("ops", "p99_us", "cpu_per_1k")} for k, v in runs.items()}
+    finally:
+        proxy.stdin.close()
+        proxy.wait(timeout=10)
+
+
 def one_shot(command, runs):
     times = []
     for _ in range(runs):
@@ -122,6 +144,7 @@ def main():
     p.add_argument("--etcd-client-bench", required=True, help="bench/etcd-client-bench's binary")
     p.add_argument("--emulated-endpoint", help="etcd (tmpfs) serving v2 through its own emulation")
     p.add_argument("--emulation-prefix", default="/v2emu", help="its --experimental-enable-v2v3 prefix")
+    p.add_argument("--delay-proxy", help="the test kit's delay_proxy example (answers held 1 ms)")
     p.add_argument("--out", default="BENCHMARKS.md")
     a = p.parse_args()
     here = os.path.dirname(os.path.abspath(__file__))
@@ -164,6 +187,8 @@ def main():
                 eight.append(run_python(a.rsetcd_py_venv, f"{here}/python_get.py", "rsetcd-py", ep, secs, 8))
             row["rsetcd-py 1 thread"] = {k: median(one, k) for k in ("ops", "p99_us", "cpu_per_1k")}
             row["rsetcd-py 8 threads"] = {k: median(eight, k) for k in ("ops", "p99_us", "cpu_per_1k")}
+            if a.delay_proxy:
+                row["delayed"] = delayed_threads(a, here, ep, secs)
         if name == "get" and clients == 1:
             for lib, venv in (("pyetcd", a.pyetcd_venv), ("python-etcd", a.python_etcd_venv)):
                 runs = []
@@ -292,7 +317,12 @@ def write_report(a, rows, v3_rows, over_v3_rows, watch, one_shots):
                f"| Python call overhead per operation (time: 1/py − 1/rust) | {overhead:.1f} µs |",
                f"| Python call overhead per operation (client CPU) | {cpu_overhead:.1f} µs |",
                f"| 1 thread / 8 threads sharing one client | {one['ops']:.0f} / {eight['ops']:.0f} ops/s (p99 {one['p99_us']:.0f} / {eight['p99_us']:.0f} µs) |",
-               f"| 8 threads vs 1 | {fmt_ratio(eight['ops'] / one['ops'])} (target ≥ 3×) |"]
+               f"| 8 threads vs 1 | {fmt_ratio(eight['ops'] / one['ops'])} (target ≥ 3×; etcd's CPU bounds every client here) |"]
+        d = get1.get("delayed")
+        if d:
+            py += [f"| behind a proxy holding each answer 1 ms: 1 / 8 threads | {d['py1']['ops']:.0f} / {d['py8']['ops']:.0f} ops/s |",
+                   f"| behind it: 8 threads vs 1 | {fmt_ratio(d['py8']['ops'] / d['py1']['ops'])} (target ≥ 3×) |",
+                   f"| behind it: rsetcd (Rust) 8 tasks vs 1 | {fmt_ratio(d['rs8']['ops'] / d['rs1']['ops'])} ({d['rs1']['ops']:.0f} / {d['rs8']['ops']:.0f} ops/s) |"]
     v3 = ["", "| v3 workload | in flight | rsetcd ops/s | etcd-client ops/s | rsetcd / etcd-client | rsetcd p99 µs | etcd-client p99 µs | rsetcd CPU s/1k ops | etcd-client CPU s/1k ops | CPU ratio |",
           "|---|---|---|---|---|---|---|---|---|---|"]
     for r in v3_rows:
