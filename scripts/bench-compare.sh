@@ -8,10 +8,12 @@
 #
 #   scripts/bench-compare.sh            # 3 s per run, 5 alternating rounds (about ten minutes)
 #   scripts/bench-compare.sh --quick    # 1 s per run, 1 round (a smoke run)
+#   scripts/bench-compare.sh --python   # only the Python rows (sequential reads, threads), printed
 set -euo pipefail
 cd "$(dirname "$0")/.."
-seconds=3 rounds=5
+seconds=3 rounds=5 only=()
 [ "${1:-}" = "--quick" ] && { seconds=1; rounds=1; }
+[ "${1:-}" = "--python" ] && only=(--only-python)
 
 scripts/install-etcd.sh
 need=()
@@ -39,9 +41,11 @@ rsetcd=${CARGO_TARGET_DIR:-$PWD/target}/release/rsetcd
 echo "== building the test kit's delay proxy (release)" >&2
 cargo build --quiet --release -p rsetcd-testkit --example delay_proxy
 delay_proxy=${CARGO_TARGET_DIR:-$PWD/target}/release/examples/delay_proxy
-echo "== building the etcd-client bench (release)" >&2
-(cd bench/etcd-client-bench && cargo build --quiet --release --locked)
 etcd_client_bench=${CARGO_TARGET_DIR:-$PWD/bench/etcd-client-bench/target}/release/etcd-client-bench
+if [ ${#only[@]} -eq 0 ]; then
+  echo "== building the etcd-client bench (release)" >&2
+  (cd bench/etcd-client-bench && cargo build --quiet --release --locked)
+fi
 
 echo "== Python clients in throwaway venvs" >&2
 for lib in pyetcd python-etcd; do
@@ -75,4 +79,4 @@ echo "== etcd on tmpfs: $fast; etcd on disk: $disk; etcd emulating v2 on v3: $em
 python3 scripts/bench/compare.py --endpoint "$fast" --fsync-endpoint "$disk" --rsetcd "$rsetcd" \
   --pyetcd-venv "$work/pyetcd" --python-etcd-venv "$work/python-etcd" --rsetcd-py-venv "$work/rsetcd-py" \
   --etcd-client-bench "$etcd_client_bench" --delay-proxy "$delay_proxy" --emulated-endpoint "$emulated" --emulation-prefix /v2emu \
-  --seconds "$seconds" --rounds "$rounds" --out BENCHMARKS.md
+  --seconds "$seconds" --rounds "$rounds" --out BENCHMARKS.md "${only[@]}"

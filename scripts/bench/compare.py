@@ -141,10 +141,12 @@ def main():
     p.add_argument("--rsetcd-py-venv", help="a venv with crates/rsetcd-py installed (release build)")
     p.add_argument("--seconds", type=int, default=3)
     p.add_argument("--rounds", type=int, default=5)
-    p.add_argument("--etcd-client-bench", required=True, help="bench/etcd-client-bench's binary")
+    p.add_argument("--etcd-client-bench", help="bench/etcd-client-bench's binary (needed but for --only-python)")
     p.add_argument("--emulated-endpoint", help="etcd (tmpfs) serving v2 through its own emulation")
     p.add_argument("--emulation-prefix", default="/v2emu", help="its --experimental-enable-v2v3 prefix")
     p.add_argument("--delay-proxy", help="the test kit's delay_proxy example (answers held 1 ms)")
+    p.add_argument("--only-python", action="store_true",
+                   help="only the Python rows (sequential get, threads); print them, write nothing")
     p.add_argument("--out", default="BENCHMARKS.md")
     a = p.parse_args()
     here = os.path.dirname(os.path.abspath(__file__))
@@ -165,6 +167,10 @@ def main():
         ("set (fsync)", 1, a.fsync_endpoint, f"{a.fsync_endpoint}/v2/keys/bench/k0", f"{here}/put.lua", ["--keys", "1"]),
         ("set (fsync)", 64, a.fsync_endpoint, f"{a.fsync_endpoint}/v2/keys/bench/k0", f"{here}/put.lua", ["--keys", "64"]),
     ]
+    if a.only_python:
+        workloads = workloads[:1]
+    elif not a.etcd_client_bench:
+        p.error("--etcd-client-bench is needed")
     for name, clients, endpoint, url, script, extra in workloads:
         ours, wrk, py = [], [], []
         # Sequential get: rsetcd-py (Python through the Rust core) in the same alternating rounds
@@ -199,6 +205,10 @@ def main():
         print(f"{name:12} c={clients:<3} rsetcd {row['rsetcd']['ops']:9.0f} ops/s   wrk {row['wrk']['ops']:9.0f} ops/s", file=sys.stderr)
         if "rsetcd-py" in row:
             print(f"{'':12} rsetcd-py {row['rsetcd-py']['ops']:9.0f} ops/s; 1 / 8 threads {row['rsetcd-py 1 thread']['ops']:.0f} / {row['rsetcd-py 8 threads']['ops']:.0f} ops/s", file=sys.stderr)
+
+    if a.only_python:
+        print("\n".join(python_table(rows)))
+        return
 
     # v3: rsetcd::v3 against the etcd-client crate, both on one single-threaded runtime.
     v3_rows = []
@@ -290,15 +300,10 @@ def over_v3_table(rows):
     return out
 
 
-def write_report(a, rows, v3_rows, over_v3_rows, watch, one_shots):
-    lines = ["| workload | clients | rsetcd ops/s | wrk ops/s | rsetcd / wrk | rsetcd p99 µs | wrk p99 µs | rsetcd CPU s/1k ops | wrk CPU s/1k ops | CPU ratio |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
-    for r in rows:
-        o, w = r["rsetcd"], r["wrk"]
-        lines.append(f"| {r['workload']} | {r['clients']} | {o['ops']:.0f} | {w['ops']:.0f} | {fmt_ratio(o['ops'] / w['ops'])} | "
-                     f"{o['p99_us']:.0f} | {w['p99_us']:.0f} | {o['cpu_per_1k']:.4f} | {w['cpu_per_1k']:.4f} | {fmt_ratio(o['cpu_per_1k'] / w['cpu_per_1k'])} |")
-    py = ["", "| sequential get (1 client) | ops/s | p99 µs | CPU s/1k ops | rsetcd's ratio | rsetcd-py's ratio |", "|---|---|---|---|---|---|"]
+def python_table(rows):
+    """The Python rows: sequential reads of each client, rsetcd-py's overhead and its threads."""
     get1 = rows[0]
+    py = ["", "| sequential get (1 client) | ops/s | p99 µs | CPU s/1k ops | rsetcd's ratio | rsetcd-py's ratio |", "|---|---|---|---|---|---|"]
     rpy = get1.get("rsetcd-py")
     def py_ratio(r):
         return fmt_ratio(rpy["ops"] / r["ops"]) if rpy else "–"
@@ -323,6 +328,17 @@ def write_report(a, rows, v3_rows, over_v3_rows, watch, one_shots):
             py += [f"| behind a proxy holding each answer 1 ms: 1 / 8 threads | {d['py1']['ops']:.0f} / {d['py8']['ops']:.0f} ops/s |",
                    f"| behind it: 8 threads vs 1 | {fmt_ratio(d['py8']['ops'] / d['py1']['ops'])} (target ≥ 3×) |",
                    f"| behind it: rsetcd (Rust) 8 tasks vs 1 | {fmt_ratio(d['rs8']['ops'] / d['rs1']['ops'])} ({d['rs1']['ops']:.0f} / {d['rs8']['ops']:.0f} ops/s) |"]
+    return py
+
+
+def write_report(a, rows, v3_rows, over_v3_rows, watch, one_shots):
+    lines = ["| workload | clients | rsetcd ops/s | wrk ops/s | rsetcd / wrk | rsetcd p99 µs | wrk p99 µs | rsetcd CPU s/1k ops | wrk CPU s/1k ops | CPU ratio |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        o, w = r["rsetcd"], r["wrk"]
+        lines.append(f"| {r['workload']} | {r['clients']} | {o['ops']:.0f} | {w['ops']:.0f} | {fmt_ratio(o['ops'] / w['ops'])} | "
+                     f"{o['p99_us']:.0f} | {w['p99_us']:.0f} | {o['cpu_per_1k']:.4f} | {w['cpu_per_1k']:.4f} | {fmt_ratio(o['cpu_per_1k'] / w['cpu_per_1k'])} |")
+    py = python_table(rows)
     v3 = ["", "| v3 workload | in flight | rsetcd ops/s | etcd-client ops/s | rsetcd / etcd-client | rsetcd p99 µs | etcd-client p99 µs | rsetcd CPU s/1k ops | etcd-client CPU s/1k ops | CPU ratio |",
           "|---|---|---|---|---|---|---|---|---|---|"]
     for r in v3_rows:
