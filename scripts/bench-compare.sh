@@ -2,8 +2,8 @@
 # Side-by-side benchmarks in one run: rsetcd bench against wrk (the best possible HTTP client), the
 # Python clients pyetcd and python-etcd beside rsetcd-py (crates/rsetcd-py: pyetcd's API on rsetcd,
 # sequential and 8 threads), the etcd-client crate (v3), rsetcd's v2 over v3 against native v2 and
-# against etcd's own emulation (--experimental-enable-v2v3, with wrk), and Debian's etcdctl (v2 and
-# v3) for one-shot commands. Starts its own
+# against etcd's own emulation (--experimental-enable-v2v3, with wrk), and Debian's etcdctl for
+# one-shot commands (v2 get; v3 get, put, txn, endpoint status, member list). Starts its own
 # etcd nodes (one on tmpfs, one on disk), alternates the runs, reports medians, writes BENCHMARKS.md.
 #
 #   scripts/bench-compare.sh            # 3 s per run, 5 alternating rounds (about ten minutes)

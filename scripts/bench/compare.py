@@ -118,13 +118,23 @@ def delayed_threads(a, here, ep, secs):
         proxy.wait(timeout=10)
 
 
-def one_shot(command, runs):
+def one_shot(command, runs, stdin=None):
     times = []
     for _ in range(runs):
         t = time.perf_counter()
-        subprocess.run(command, capture_output=True, check=True)
+        subprocess.run(command, capture_output=True, check=True, input=stdin)
         times.append(time.perf_counter() - t)
     return statistics.median(times)
+
+
+# The one-shot v3 commands (issue 17): name, arguments, standard input.
+ONE_SHOT_V3 = [
+    ("get", ["get", "/bench/k0"], None),
+    ("put", ["put", "/bench/k1", "v"], None),
+    ("txn", ["txn"], b'mod("/bench/k1") > "0"\n\nput /bench/k1 a\n\nput /bench/k1 b\n\n'),
+    ("endpoint status", ["endpoint", "status"], None),
+    ("member list", ["member", "list"], None),
+]
 
 
 def median(results, key):
@@ -268,14 +278,19 @@ def main():
     for _ in range(a.rounds):
         for api in ("v2", "v3"):
             watch.append(run_rsetcd(a.rsetcd, ep, "watch", 1, secs, ["--api", api, "--watchers", "5000", "--rate", "500", "--total", str(500 * secs)])["raw"] | {"api": api})
-    # One-shot command latency: the whole process, etcdctl v2 against rsetcd.
+    # One-shot command latency: the whole process, etcdctl (v2 get; v3 get, put, txn, endpoint
+    # status, member list) against rsetcd.
     env_get = ["--endpoints", ep, "get", "/bench/k0"]
-    times = {k: [] for k in ("etcdctl2", "rsetcd2", "etcdctl3", "rsetcd3")}
+    times = {k: [] for k in ("etcdctl2", "rsetcd2")}
+    for name, _, _ in ONE_SHOT_V3:
+        times[("etcdctl3", name)] = []
+        times[("rsetcd3", name)] = []
     for _ in range(a.rounds):
         times["etcdctl2"].append(one_shot(["env", "ETCDCTL_API=2", "etcdctl", *env_get], 15))
         times["rsetcd2"].append(one_shot(["env", "ETCDCTL_API=2", a.rsetcd, *env_get], 15))
-        times["etcdctl3"].append(one_shot(["env", "ETCDCTL_API=3", "etcdctl", *env_get], 15))
-        times["rsetcd3"].append(one_shot([a.rsetcd, *env_get], 15))
+        for name, args, stdin in ONE_SHOT_V3:
+            times[("etcdctl3", name)].append(one_shot(["env", "ETCDCTL_API=3", "etcdctl", "--endpoints", ep, *args], 15, stdin))
+            times[("rsetcd3", name)].append(one_shot([a.rsetcd, "--endpoints", ep, *args], 15, stdin))
     one_shots = {k: statistics.median(v) for k, v in times.items()}
 
     write_report(a, rows, v3_rows, over_v3_rows, watch, one_shots)
@@ -353,8 +368,11 @@ def write_report(a, rows, v3_rows, over_v3_rows, watch, one_shots):
     one = ["", "| one-shot `get /bench/k0` (whole process, median of 15 × rounds) | wall time |", "|---|---|",
            f"| `ETCDCTL_API=2 etcdctl get` | {o['etcdctl2'] * 1000:.1f} ms |",
            f"| `rsetcd get` | {o['rsetcd2'] * 1000:.1f} ms ({fmt_ratio(o['rsetcd2'] / o['etcdctl2'])} of etcdctl) |",
-           f"| `ETCDCTL_API=3 etcdctl get` | {o['etcdctl3'] * 1000:.1f} ms |",
-           f"| `rsetcd v3 get` | {o['rsetcd3'] * 1000:.1f} ms ({fmt_ratio(o['rsetcd3'] / o['etcdctl3'])} of etcdctl) |"]
+           "", "| one-shot v3 command (whole process, median of 15 × rounds) | rsetcd | `ETCDCTL_API=3 etcdctl` (Debian's) | ratio |",
+           "|---|---|---|---|"]
+    for name, _, _ in ONE_SHOT_V3:
+        ours, theirs = o[("rsetcd3", name)], o[("etcdctl3", name)]
+        one.append(f"| `{name}` | {ours * 1000:.1f} ms | {theirs * 1000:.1f} ms | {fmt_ratio(ours / theirs)} |")
     table = "\n".join(lines + py + v3 + over_v3_table(over_v3_rows) + wl + one)
     print(table)
     cpu = "unknown"

@@ -6,7 +6,7 @@ mod v3common;
 
 use std::time::Duration;
 
-use rsetcd::v3::{Client, Permission, V3ErrorKind, WatchItem};
+use rsetcd::v3::{Client, GrpcCode, Permission, V3ErrorKind, WatchItem};
 use rsetcd_testkit::Etcd;
 use v3common::own_node_with;
 
@@ -169,4 +169,36 @@ async fn a_user_without_password_cannot_log_in_with_one() {
             "{password:?}: {err}"
         );
     }
+}
+
+/// `auth_status` on etcd 3.5 and later: off, raised by user changes, on (as root), raised by
+/// disabling. etcd 3.4 has no such method: `Unimplemented`.
+#[tokio::test]
+async fn auth_status_follows_enabling_and_the_auth_revision() {
+    let (node, open) = own_node_with(|b| b).await;
+    let before = match open.auth_status().await {
+        Ok(s) => s,
+        Err(rsetcd::Error::V3 { code, message, .. }) => {
+            assert_eq!(code, GrpcCode::Unimplemented, "{message}");
+            assert!(message.contains("AuthStatus"), "{message}");
+            return;
+        }
+        Err(e) => panic!("auth status: {e}"),
+    };
+    assert!(!before.enabled());
+    assert!(before.header().cluster_id() != 0);
+    open.user_add("root", "rootpw").await.unwrap();
+    open.user_grant_role("root", "root").await.unwrap();
+    let users = open.auth_status().await.unwrap();
+    assert!(!users.enabled());
+    assert_eq!(users.auth_revision(), before.auth_revision() + 2);
+    open.auth_enable().await.unwrap();
+    let root = as_user(&node, "root", "rootpw");
+    let on = root.auth_status().await.unwrap();
+    assert!(on.enabled());
+    assert_eq!(on.auth_revision(), users.auth_revision());
+    root.auth_disable().await.unwrap();
+    let off = open.auth_status().await.unwrap();
+    assert!(!off.enabled());
+    assert!(off.auth_revision() > on.auth_revision());
 }

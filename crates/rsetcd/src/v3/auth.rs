@@ -1,4 +1,5 @@
-//! Authentication: the token exchange, enabling and disabling auth, users and roles.
+//! Authentication: the token exchange, enabling, disabling and reading the state of auth, users
+//! and roles.
 
 use super::client::Client;
 use super::proto::authpb::{self, permission::Type as PermissionType};
@@ -56,6 +57,23 @@ impl Client {
     /// Turns authentication off (root only).
     pub async fn auth_disable(&self) -> Result<AuthDisableResponse> {
         self.core.unary(Retry::Read, AuthDisableRequest {}).await
+    }
+
+    /// Whether authentication is on, and the auth store's revision (which every change to users,
+    /// roles or permissions raises): read with [`enabled`](AuthStatusResponse::enabled) and
+    /// [`auth_revision`](AuthStatusResponse::auth_revision).
+    ///
+    /// etcd 3.5 and later: etcd 3.4 has no such method and refuses it with gRPC `Unimplemented`
+    /// ([`GrpcCode::Unimplemented`](crate::v3::GrpcCode::Unimplemented)).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: rsetcd::v3::Client) -> rsetcd::Result<()> {
+    /// let status = client.auth_status().await?;
+    /// println!("auth on: {}, auth revision {}", status.enabled(), status.auth_revision());
+    /// # Ok(()) }
+    /// ```
+    pub async fn auth_status(&self) -> Result<AuthStatusResponse> {
+        self.core.unary(Retry::Read, AuthStatusRequest {}).await
     }
 
     /// Adds a user with a password.

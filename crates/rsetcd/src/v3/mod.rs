@@ -96,11 +96,11 @@ pub use kv::{BoxFuture, Delete, DeleteOp, Get, GetOp, Put, PutOp, SortOrder, Sor
 pub use lease::{KeepAlive, LeaseLost, LeaseState};
 pub use lock::Session;
 pub use proto::etcdserverpb::{
-    AlarmMember, AlarmResponse, AlarmType, CompactionResponse, DefragmentResponse,
-    DeleteRangeResponse, HashKvResponse, LeaseGrantResponse, LeaseLeasesResponse,
-    LeaseRevokeResponse, LeaseTimeToLiveResponse, Member, MemberAddResponse, MemberListResponse,
-    MemberPromoteResponse, MemberRemoveResponse, MemberUpdateResponse, MoveLeaderResponse,
-    PutResponse, RangeResponse, ResponseHeader, StatusResponse, TxnResponse,
+    AlarmMember, AlarmResponse, AlarmType, AuthStatusResponse, CompactionResponse,
+    DefragmentResponse, DeleteRangeResponse, HashKvResponse, LeaseGrantResponse,
+    LeaseLeasesResponse, LeaseRevokeResponse, LeaseTimeToLiveResponse, Member, MemberAddResponse,
+    MemberListResponse, MemberPromoteResponse, MemberRemoveResponse, MemberUpdateResponse,
+    MoveLeaderResponse, PutResponse, RangeResponse, ResponseHeader, StatusResponse, TxnResponse,
 };
 pub use proto::mvccpb::event::EventType;
 pub use proto::mvccpb::{Event, KeyValue};

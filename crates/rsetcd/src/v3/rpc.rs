@@ -46,6 +46,7 @@ unary! {
     etcdserverpb::MoveLeaderRequest => etcdserverpb::MoveLeaderResponse, "/etcdserverpb.Maintenance/MoveLeader";
     etcdserverpb::AuthEnableRequest => etcdserverpb::AuthEnableResponse, "/etcdserverpb.Auth/AuthEnable";
     etcdserverpb::AuthDisableRequest => etcdserverpb::AuthDisableResponse, "/etcdserverpb.Auth/AuthDisable";
+    etcdserverpb::AuthStatusRequest => etcdserverpb::AuthStatusResponse, "/etcdserverpb.Auth/AuthStatus";
     etcdserverpb::AuthenticateRequest => etcdserverpb::AuthenticateResponse, "/etcdserverpb.Auth/Authenticate";
     etcdserverpb::AuthUserAddRequest => etcdserverpb::AuthUserAddResponse, "/etcdserverpb.Auth/UserAdd";
     etcdserverpb::AuthUserGetRequest => etcdserverpb::AuthUserGetResponse, "/etcdserverpb.Auth/UserGet";

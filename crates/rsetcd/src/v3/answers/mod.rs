@@ -27,11 +27,11 @@ use std::str::Utf8Error;
 use bytes::Bytes;
 
 use super::proto::etcdserverpb::{
-    AlarmResponse, CompactionResponse, DefragmentResponse, DeleteRangeResponse, HashKvResponse,
-    LeaseGrantResponse, LeaseLeasesResponse, LeaseRevokeResponse, LeaseTimeToLiveResponse,
-    MemberAddResponse, MemberListResponse, MemberPromoteResponse, MemberRemoveResponse,
-    MemberUpdateResponse, MoveLeaderResponse, PutResponse, RangeResponse, ResponseHeader,
-    StatusResponse, TxnResponse,
+    AlarmResponse, AuthStatusResponse, CompactionResponse, DefragmentResponse, DeleteRangeResponse,
+    HashKvResponse, LeaseGrantResponse, LeaseLeasesResponse, LeaseRevokeResponse,
+    LeaseTimeToLiveResponse, MemberAddResponse, MemberListResponse, MemberPromoteResponse,
+    MemberRemoveResponse, MemberUpdateResponse, MoveLeaderResponse, PutResponse, RangeResponse,
+    ResponseHeader, StatusResponse, TxnResponse,
 };
 use super::proto::mvccpb::event::EventType;
 use super::proto::mvccpb::{Event, KeyValue};
@@ -380,11 +380,33 @@ with_header!(
     AlarmResponse,
     DefragmentResponse,
     MoveLeaderResponse,
+    AuthStatusResponse,
     LockResponse,
     UnlockResponse,
     ProclaimResponse,
     ResignResponse,
 );
+
+impl AuthStatusResponse {
+    /// Whether authentication is on.
+    ///
+    /// ```
+    /// use rsetcd::v3::AuthStatusResponse;
+    /// let status = AuthStatusResponse { enabled: true, auth_revision: 7, ..Default::default() };
+    /// assert!(status.enabled());
+    /// assert_eq!(status.auth_revision(), 7);
+    /// ```
+    pub fn enabled(&self) -> bool {
+        self.enabled
+    }
+
+    /// The auth store's revision, a counter of its own (not the key-value store's revision):
+    /// every change to users, roles or permissions raises it, and so does disabling auth
+    /// (enabling it does not).
+    pub fn auth_revision(&self) -> u64 {
+        self.auth_revision
+    }
+}
 
 impl LockResponse {
     /// The key that holds the lock while it is held: give it to

@@ -934,6 +934,8 @@ pub struct StatusResponse {
 pub struct AuthEnableRequest {}
 #[derive(Clone, Copy, PartialEq, ::prost::Message)]
 pub struct AuthDisableRequest {}
+#[derive(Clone, Copy, PartialEq, ::prost::Message)]
+pub struct AuthStatusRequest {}
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct AuthenticateRequest {
     #[prost(string, tag = "1")]
@@ -1033,6 +1035,16 @@ pub struct AuthEnableResponse {
 pub struct AuthDisableResponse {
     #[prost(message, optional, tag = "1")]
     pub header: ::core::option::Option<ResponseHeader>,
+}
+#[derive(Clone, Copy, PartialEq, ::prost::Message)]
+pub struct AuthStatusResponse {
+    #[prost(message, optional, tag = "1")]
+    pub header: ::core::option::Option<ResponseHeader>,
+    #[prost(bool, tag = "2")]
+    pub enabled: bool,
+    /// authRevision is the current revision of auth store
+    #[prost(uint64, tag = "3")]
+    pub auth_revision: u64,
 }
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct AuthenticateResponse {
@@ -2043,6 +2055,22 @@ pub mod auth_client {
             let mut req = request.into_request();
             req.extensions_mut()
                 .insert(GrpcMethod::new("etcdserverpb.Auth", "AuthDisable"));
+            self.inner.unary(req, path, codec).await
+        }
+        /// AuthStatus displays authentication status (etcd 3.5 and later).
+        pub async fn auth_status(
+            &mut self,
+            request: impl tonic::IntoRequest<super::AuthStatusRequest>,
+        ) -> std::result::Result<tonic::Response<super::AuthStatusResponse>, tonic::Status>
+        {
+            self.inner.ready().await.map_err(|e| {
+                tonic::Status::unknown(format!("Service was not ready: {}", e.into()))
+            })?;
+            let codec = tonic::codec::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static("/etcdserverpb.Auth/AuthStatus");
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(GrpcMethod::new("etcdserverpb.Auth", "AuthStatus"));
             self.inner.unary(req, path, codec).await
         }
         /// Authenticate processes an authenticate request.
