@@ -127,6 +127,7 @@ impl Endpoint {
         &self.url
     }
 
+    #[cfg(feature = "v2")]
     /// The URL, shared (no copy).
     pub(crate) fn shared_url(&self) -> Arc<str> {
         Arc::clone(&self.url)
@@ -198,6 +199,7 @@ impl EndpointSet {
         (list, start)
     }
 
+    #[cfg(feature = "v3")]
     /// Where `endpoint` is in the current list.
     pub(crate) fn position(&self, endpoint: &Endpoint) -> Option<usize> {
         self.snapshot().0.iter().position(|e| e == endpoint)

@@ -82,17 +82,35 @@
 //! refresh) is bounded too, and each attempt's bound is cut to what is left of it.
 
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod config;
+#[cfg(feature = "dns")]
+#[cfg_attr(docsrs, doc(cfg(feature = "dns")))]
 pub mod discovery;
 pub mod endpoints;
 mod error;
+#[cfg(all(feature = "v2", feature = "v3"))]
+#[cfg_attr(docsrs, doc(cfg(all(feature = "v2", feature = "v3"))))]
 pub mod migrate;
 mod net;
 mod retry;
+#[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub mod tls;
+/// Without the `tls` feature: no TLS configuration can exist, and `https` endpoints are refused.
+#[cfg(not(feature = "tls"))]
+#[path = "tls_off.rs"]
+mod tls;
+#[cfg(feature = "v2")]
+#[cfg_attr(docsrs, doc(cfg(feature = "v2")))]
 pub mod v2;
+#[cfg(feature = "v3")]
+#[cfg_attr(docsrs, doc(cfg(feature = "v3")))]
 pub mod v3;
+
+#[cfg(not(any(feature = "v2", feature = "v3")))]
+compile_error!("rsetcd needs at least one of its features `v2` and `v3` (the defaults have both)");
 
 pub use config::{ClientBuilder, Credentials};
 pub use error::{BoxError, Error, EtcdCode, Result};

@@ -42,6 +42,7 @@ pub(crate) enum Retry {
     Read,
     /// A read whose every answer is final (health probes): only failures without an answer move
     /// on.
+    #[cfg_attr(not(feature = "v2"), allow(dead_code))]
     Probe,
     /// A write: never sent again once it may have reached a server.
     Write,
@@ -62,6 +63,7 @@ impl Retry {
 
 /// What a failure proves about the request: the one question the rules ask.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(not(all(feature = "v2", feature = "v3")), allow(dead_code))]
 pub(crate) enum Fate {
     /// It never reached a server.
     NeverSent,
@@ -125,6 +127,7 @@ impl Failure {
 #[derive(Debug)]
 pub(crate) struct Progress(AtomicU8);
 
+#[cfg(any(feature = "v3", test))]
 const UNTRACKED: u8 = 0;
 const NOT_SENT: u8 = 1;
 const SENT: u8 = 2;
@@ -135,6 +138,7 @@ impl Progress {
         Progress(AtomicU8::new(NOT_SENT))
     }
 
+    #[cfg(any(feature = "v3", test))]
     /// For attempts that cannot tell (streams opened through tonic's stubs): a timeout counts as
     /// sent.
     pub(crate) fn untracked() -> Progress {
@@ -200,6 +204,7 @@ impl<'a> Call<'a> {
         }
     }
 
+    #[cfg(feature = "v3")]
     /// Starts at endpoint `first` (modulo the list's length) instead of the pinned one.
     pub(crate) fn starting_at(mut self, first: Option<usize>) -> Self {
         // An index past u32::MAX is taken modulo the list's length anyway.
@@ -207,6 +212,7 @@ impl<'a> Call<'a> {
         self
     }
 
+    #[cfg(any(feature = "v3", test))]
     /// For attempts that cannot tell when their request left (see [`Progress::untracked`]).
     pub(crate) fn untracked(mut self) -> Self {
         self.progress = Progress::untracked();

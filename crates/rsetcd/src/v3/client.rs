@@ -57,6 +57,7 @@ impl FromConfig for Client {
 }
 
 impl Client {
+    #[cfg(feature = "v2")]
     /// A client without the member sync task `sync_interval` would start (whoever builds it
     /// syncs it: the v2 client over v3).
     pub(crate) fn unsynced(config: Config) -> Result<Client> {
