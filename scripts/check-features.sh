@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds crates/rsetcd in every feature combination that makes sense and runs clippy on each
 # (all targets: the library, its unit tests, the integration tests and examples whose
-# `required-features` it has, all denied warnings), then the unit tests of the smallest
-# combinations. The default features (everything) are tested in full by scripts/test.sh.
+# `required-features` it has, all denied warnings), then the unit tests and doctests of the
+# smallest combinations. The default features (everything) are tested in full by scripts/test.sh.
 # Called by scripts/test.sh after its clippy step; alone: scripts/check-features.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,7 +20,7 @@ combos=(
   default
   all
 )
-# The unit tests (cargo test --lib) of these too: each client alone and both without TLS.
+# The unit tests and doctests of these too: each client alone, and both without TLS.
 tested=(v2 v3 v2,v3)
 
 args() {
@@ -40,12 +40,14 @@ done
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 for combo in "${tested[@]}"; do
-  echo "== rsetcd [$combo]: unit tests"
-  # shellcheck disable=SC2046
-  if ! cargo test -p rsetcd --lib --locked --quiet $(args "$combo") -- --test-threads=4 >"$log" 2>&1; then
-    cat "$log"
-    exit 1
-  fi
-  grep -E '^test result' "$log"
+  for kind in --lib --doc; do
+    echo "== rsetcd [$combo]: cargo test $kind"
+    # shellcheck disable=SC2046
+    if ! cargo test -p rsetcd "$kind" --locked --quiet $(args "$combo") -- --test-threads=4 >"$log" 2>&1; then
+      cat "$log"
+      exit 1
+    fi
+    grep -E '^test result' "$log"
+  done
 done
 echo "== feature combinations checked in $((SECONDS - start)) s"

@@ -127,16 +127,20 @@ enum Spec {
 /// Endpoints can be given as full URLs (`http://10.0.1.10:2379`), `host:port`, bare hosts (which get
 /// [`port`](ClientBuilder::port), default 2379, and [`protocol`](ClientBuilder::protocol), default
 /// `http`) or `(host, port)` pairs. Everything is checked in [`build`](ClientBuilder::build), which
-/// names the first bad value. For `https` endpoints see [`crate::tls`] (CA bundle, system roots,
-/// client certificates).
+/// names the first bad value. For `https` endpoints see `rsetcd::tls` (feature `tls`: CA bundle,
+/// system roots, client certificates).
 ///
 /// ```
+/// # #[cfg(feature = "v2")]
+/// # fn main() -> rsetcd::Result<()> {
 /// use std::time::Duration;
 /// let client = rsetcd::v2::Client::builder()
 ///     .endpoints(["http://10.0.1.10:2379", "10.0.1.11:2379", "10.0.1.12"])
 ///     .request_timeout(Duration::from_secs(3))
 ///     .build()?;
-/// # Ok::<(), rsetcd::Error>(())
+/// # Ok(()) }
+/// # #[cfg(not(feature = "v2"))]
+/// # fn main() {}
 /// ```
 pub struct ClientBuilder<C> {
     specs: Vec<Spec>,
