@@ -355,73 +355,73 @@ impl<C: FromConfig> ClientBuilder<C> {
         self
     }
 
-    #[cfg(feature = "tls")]
-    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
     /// Trust the CA certificates in this PEM file for `https` endpoints (may be given several
     /// times). Without any CA, the system's roots are used.
+    #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
     pub fn ca_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.tls.cas.push(Pem::File(path.into()));
         self
     }
 
+    /// Trust the CA certificates in these PEM bytes.
     #[cfg(feature = "tls")]
     #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
-    /// Trust the CA certificates in these PEM bytes.
     pub fn ca_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
         self.tls.cas.push(Pem::Bytes(pem.into()));
         self
     }
 
+    /// Also trust the system's root certificates (the default only when no CA is given).
     #[cfg(feature = "tls")]
     #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
-    /// Also trust the system's root certificates (the default only when no CA is given).
     pub fn use_system_roots(mut self, on: bool) -> Self {
         self.tls.system_roots = Some(on);
         self
     }
 
-    #[cfg(feature = "tls")]
-    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
     /// Present this client certificate (PEM chain) and private key (PEM: PKCS#8, PKCS#1 or SEC1)
     /// for mutual TLS.
+    #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
     pub fn client_cert_files(mut self, cert: impl Into<PathBuf>, key: impl Into<PathBuf>) -> Self {
         self.tls.identity = Some((Pem::File(cert.into()), Pem::File(key.into())));
         self
     }
 
-    #[cfg(feature = "tls")]
-    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
     /// [`client_cert_files`](ClientBuilder::client_cert_files) from PEM bytes. The key never
     /// appears in `Debug` output or errors.
+    #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
     pub fn client_cert_pem(mut self, cert: impl Into<Vec<u8>>, key: impl Into<Vec<u8>>) -> Self {
         self.tls.identity = Some((Pem::Bytes(cert.into()), Pem::Bytes(key.into())));
         self
     }
 
-    #[cfg(feature = "tls")]
-    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
     /// **Development only**: accept any server certificate (expired, self-signed, for another
     /// host). This removes the protection TLS gives against impostors; a warning is logged when the
     /// client is built.
+    #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
     pub fn danger_accept_invalid_certs(mut self, on: bool) -> Self {
         self.tls.accept_invalid_certs = on;
         self
     }
 
-    #[cfg(feature = "dns")]
-    #[cfg_attr(docsrs, doc(cfg(feature = "dns")))]
     /// Discover endpoints through DNS SRV records of `domain` (see [`crate::discovery`]); they are
     /// added after any endpoints given directly. The lookup happens in
     /// [`discover`](ClientBuilder::discover) or, if that was not called, in
     /// [`build`](ClientBuilder::build) (which then blocks for the lookup).
+    #[cfg(feature = "dns")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "dns")))]
     pub fn srv_domain(mut self, domain: impl Into<String>) -> Self {
         self.srv.get_or_insert_with(|| SrvQuery::new("")).domain = domain.into();
         self
     }
 
+    /// The service name suffix of the SRV records (etcd's `--discovery-srv-name`).
     #[cfg(feature = "dns")]
     #[cfg_attr(docsrs, doc(cfg(feature = "dns")))]
-    /// The service name suffix of the SRV records (etcd's `--discovery-srv-name`).
     pub fn srv_service_name(mut self, name: impl Into<String>) -> Self {
         self.srv
             .get_or_insert_with(|| SrvQuery::new(""))
@@ -429,9 +429,9 @@ impl<C: FromConfig> ClientBuilder<C> {
         self
     }
 
+    /// The DNS server to ask for SRV records (default: the system's).
     #[cfg(feature = "dns")]
     #[cfg_attr(docsrs, doc(cfg(feature = "dns")))]
-    /// The DNS server to ask for SRV records (default: the system's).
     pub fn srv_name_server(mut self, addr: SocketAddr) -> Self {
         self.srv
             .get_or_insert_with(|| SrvQuery::new(""))
@@ -439,9 +439,9 @@ impl<C: FromConfig> ClientBuilder<C> {
         self
     }
 
+    /// Runs the SRV lookup now, without blocking, and keeps its endpoints for `build`.
     #[cfg(feature = "dns")]
     #[cfg_attr(docsrs, doc(cfg(feature = "dns")))]
-    /// Runs the SRV lookup now, without blocking, and keeps its endpoints for `build`.
     pub async fn discover(mut self) -> Result<Self> {
         if let Some(query) = self.srv.take() {
             self.specs

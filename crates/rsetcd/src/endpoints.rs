@@ -127,8 +127,8 @@ impl Endpoint {
         &self.url
     }
 
-    #[cfg(feature = "v2")]
     /// The URL, shared (no copy).
+    #[cfg(feature = "v2")]
     pub(crate) fn shared_url(&self) -> Arc<str> {
         Arc::clone(&self.url)
     }
@@ -199,8 +199,8 @@ impl EndpointSet {
         (list, start)
     }
 
-    #[cfg(feature = "v3")]
     /// Where `endpoint` is in the current list.
+    #[cfg(feature = "v3")]
     pub(crate) fn position(&self, endpoint: &Endpoint) -> Option<usize> {
         self.snapshot().0.iter().position(|e| e == endpoint)
     }

@@ -78,9 +78,9 @@ impl Stream {
         }
     }
 
-    #[cfg(feature = "v3")]
     /// A second handle on the TCP socket, to look at the connection while another task owns
     /// the stream (`None` if the system would not duplicate it).
+    #[cfg(feature = "v3")]
     #[cfg_attr(not(feature = "tls"), allow(clippy::infallible_destructuring_match))]
     pub(crate) fn peer_watch(&self) -> Option<PeerWatch> {
         let tcp = match self {
@@ -92,8 +92,8 @@ impl Stream {
     }
 }
 
-#[cfg(feature = "v3")]
 /// A look at a connection's TCP socket from outside the task that reads it.
+#[cfg(feature = "v3")]
 #[derive(Debug)]
 pub(crate) struct PeerWatch(socket2::Socket);
 

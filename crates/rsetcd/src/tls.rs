@@ -62,8 +62,8 @@ use crate::error::{Error, Result};
 /// feature).
 pub(crate) type ClientConfig = rustls::ClientConfig;
 
-#[cfg(feature = "v3")]
 /// A rustls failure, as the connection layers keep it (the same name without the `tls` feature).
+#[cfg(feature = "v3")]
 pub(crate) type TlsError = rustls::Error;
 
 /// PEM data, from a file or from memory. Key material is never shown by `Debug`.
@@ -168,8 +168,8 @@ impl TlsOptions {
         !self.cas.is_empty() || self.identity.is_some()
     }
 
-    #[cfg(feature = "v2")]
     /// Whether a client certificate was given.
+    #[cfg(feature = "v2")]
     pub(crate) fn has_identity(&self) -> bool {
         self.identity.is_some()
     }

@@ -38,14 +38,14 @@ impl TlsOptions {
         false
     }
 
-    #[cfg(feature = "v2")]
     /// Whether a client certificate was given: never.
+    #[cfg(feature = "v2")]
     pub(crate) fn has_identity(&self) -> bool {
         false
     }
 
-    #[cfg(feature = "v3")]
     /// A TLS configuration: refused.
+    #[cfg(feature = "v3")]
     pub(crate) fn connector(&self, _alpn: &[u8]) -> Result<Arc<ClientConfig>> {
         Err(Error::Config(NEEDS_FEATURE.into()))
     }

@@ -216,8 +216,8 @@ impl V3ErrorKind {
         )
     }
 
-    #[cfg(feature = "v3")]
     /// Whether a fresh auth token may fix it.
+    #[cfg(feature = "v3")]
     pub(crate) fn token_problem(self) -> bool {
         matches!(
             self,

@@ -31,8 +31,8 @@ impl Deadline {
         Deadline::new(None, None)
     }
 
-    #[cfg(any(feature = "v3", test))]
     /// When the whole call must be over, if it is bounded.
+    #[cfg(any(feature = "v3", test))]
     pub(crate) fn until(&self) -> Option<Instant> {
         self.total.map(|(total, start)| start + total)
     }
@@ -63,9 +63,9 @@ impl Deadline {
         }
     }
 
-    #[cfg(feature = "v3")]
     /// `fut` within what is left of the whole call (for work around the attempts: token
     /// refresh, member sync); `None` when it ran out.
+    #[cfg(feature = "v3")]
     pub(crate) async fn bound<T>(&self, fut: impl std::future::Future<Output = T>) -> Option<T> {
         match self.until() {
             Some(at) => tokio::time::timeout_at(at, fut).await.ok(),

@@ -138,9 +138,9 @@ impl Progress {
         Progress(AtomicU8::new(NOT_SENT))
     }
 
-    #[cfg(any(feature = "v3", test))]
     /// For attempts that cannot tell (streams opened through tonic's stubs): a timeout counts as
     /// sent.
+    #[cfg(any(feature = "v3", test))]
     pub(crate) fn untracked() -> Progress {
         Progress(AtomicU8::new(UNTRACKED))
     }
@@ -204,16 +204,16 @@ impl<'a> Call<'a> {
         }
     }
 
-    #[cfg(feature = "v3")]
     /// Starts at endpoint `first` (modulo the list's length) instead of the pinned one.
+    #[cfg(feature = "v3")]
     pub(crate) fn starting_at(mut self, first: Option<usize>) -> Self {
         // An index past u32::MAX is taken modulo the list's length anyway.
         self.first = first.map(|i| (i % u32::MAX as usize) as u32);
         self
     }
 
-    #[cfg(any(feature = "v3", test))]
     /// For attempts that cannot tell when their request left (see [`Progress::untracked`]).
+    #[cfg(any(feature = "v3", test))]
     pub(crate) fn untracked(mut self) -> Self {
         self.progress = Progress::untracked();
         self

@@ -10,17 +10,17 @@ use tokio::time::Instant;
 
 use crate::error::Error;
 
-#[cfg(feature = "v3")]
 /// How long a stream keeps retrying while no endpoint serves it (as the v2 watch).
+#[cfg(feature = "v3")]
 pub(crate) const DEFAULT_GIVE_UP: Duration = Duration::from_secs(30);
 /// The first pause after a round in which every endpoint failed.
 pub(crate) const BACKOFF_MIN: Duration = Duration::from_millis(50);
 /// The longest pause between rounds.
 pub(crate) const BACKOFF_MAX: Duration = Duration::from_secs(2);
 
-#[cfg(feature = "v3")]
 /// A stream that breaks sooner than this after it opened is followed by the growing pause, as
 /// a failed round is (a server that ends every stream at once must not be asked in a loop).
+#[cfg(feature = "v3")]
 pub(crate) const SHORT_LIVED: Duration = Duration::from_secs(1);
 
 /// The outage clock of a long-lived stream: since when it has been failing in a row, and the
@@ -69,9 +69,9 @@ impl Outage {
         pause
     }
 
-    #[cfg(feature = "v3")]
     /// A stream that was open for `open_for` broke: no pause if it had lived long enough (the
     /// pause starts again from the smallest), else the growing pause, as after a failed round.
+    #[cfg(feature = "v3")]
     pub(crate) fn broke(&mut self, open_for: Duration) -> Duration {
         self.failed();
         if open_for >= SHORT_LIVED {

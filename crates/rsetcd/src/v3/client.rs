@@ -57,9 +57,9 @@ impl FromConfig for Client {
 }
 
 impl Client {
-    #[cfg(feature = "v2")]
     /// A client without the member sync task `sync_interval` would start (whoever builds it
     /// syncs it: the v2 client over v3).
+    #[cfg(feature = "v2")]
     pub(crate) fn unsynced(config: Config) -> Result<Client> {
         Ok(Client {
             core: Arc::new(Core::new(config)?),
