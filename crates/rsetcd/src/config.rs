@@ -581,3 +581,39 @@ macro_rules! v2_backend_setter {
 v2_backend_setter!(crate::v2::Client);
 #[cfg(all(feature = "v2", feature = "v3", feature = "blocking"))]
 v2_backend_setter!(crate::v2::Client, crate::v2::blocking::Client);
+
+#[cfg(all(test, not(feature = "tls")))]
+mod tests {
+    use super::*;
+
+    /// A stand-in client type: the builder's checks without either client.
+    struct Checked;
+
+    impl sealed::Sealed for Checked {}
+
+    impl FromConfig for Checked {
+        fn from_config(_: Config) -> Result<Self> {
+            Ok(Checked)
+        }
+    }
+
+    #[test]
+    fn without_tls_an_https_endpoint_is_refused_naming_the_feature() {
+        for builder in [
+            ClientBuilder::<Checked>::new().endpoints(["https://10.0.1.10:2379"]),
+            ClientBuilder::<Checked>::new()
+                .protocol("https")
+                .endpoints(["10.0.1.10"]),
+        ] {
+            let err = builder.test_config().unwrap_err();
+            assert!(
+                matches!(&err, Error::Config(m) if m.contains("`tls` feature")),
+                "{err}"
+            );
+        }
+        assert!(ClientBuilder::<Checked>::new()
+            .endpoints(["http://10.0.1.10:2379"])
+            .test_config()
+            .is_ok());
+    }
+}
