@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Runs every check: formatting, lints, docs, that each crate packages for crates.io and builds from
-# its tarball (scripts/check-publish.sh), and all tests (unit, integration against real etcd,
+# Runs every check: formatting, lints (also of each of rsetcd's feature combinations, with the
+# unit tests and doctests of the smallest: scripts/check-features.sh), the lock against the MSRV
+# (scripts/check-msrv.sh), docs, that each crate packages for crates.io and builds from its
+# tarball (scripts/check-publish.sh), and all tests (unit, integration against real etcd,
 # doctests) on etcd 3.4.23; then the v2-over-v3, backend and v3 suites, the CLI's auth/user/role
 # comparisons with etcdctl (`auth status` is etcd 3.5's), and the v2 suite's over-v3
 # half (keys, errors, watch, blocking: their `over_v3::` tests, about 15 s), again on etcd 3.5.1
@@ -23,6 +25,10 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== rsetcd's feature combinations (scripts/check-features.sh)"
+scripts/check-features.sh
+echo "== MSRV: the lock's rust-versions (scripts/check-msrv.sh)"
+scripts/check-msrv.sh
 echo "== cargo doc (warnings denied)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
 echo "== publishable crates (scripts/check-publish.sh)"

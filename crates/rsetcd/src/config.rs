@@ -4,14 +4,20 @@
 
 use std::fmt;
 use std::marker::PhantomData;
+#[cfg(feature = "dns")]
 use std::net::SocketAddr;
+#[cfg(feature = "tls")]
 use std::path::PathBuf;
 use std::time::Duration;
 
+#[cfg(feature = "dns")]
 use crate::discovery::SrvQuery;
 use crate::endpoints::{Endpoint, Scheme};
 use crate::error::{Error, Result};
-use crate::tls::{Pem, TlsOptions};
+#[cfg(feature = "tls")]
+use crate::tls::Pem;
+use crate::tls::TlsOptions;
+#[cfg(all(feature = "v2", feature = "v3"))]
 use crate::v2::V2Backend;
 
 /// The port used for hosts given without one.
@@ -56,16 +62,19 @@ impl fmt::Debug for Credentials {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub(crate) endpoints: Vec<Endpoint>,
+    #[cfg(feature = "v2")]
     pub(crate) api_prefix: String,
     pub(crate) allow_reconnect: bool,
     pub(crate) connect_timeout: Duration,
     pub(crate) request_timeout: Duration,
     pub(crate) total_timeout: Option<Duration>,
+    #[cfg(feature = "v3")]
     pub(crate) keep_alive: KeepAlive,
     pub(crate) credentials: Option<Credentials>,
     pub(crate) sync_interval: Option<Duration>,
     pub(crate) tls: TlsOptions,
     /// Which road a v2 client's key operations take (the v3 client ignores it).
+    #[cfg(all(feature = "v2", feature = "v3"))]
     pub(crate) v2_backend: V2Backend,
 }
 
@@ -77,12 +86,14 @@ impl Config {
 }
 
 /// The v3 connection keep-alive: ping interval and answer timeout.
+#[cfg(feature = "v3")]
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct KeepAlive {
     pub(crate) interval: Duration,
     pub(crate) timeout: Duration,
 }
 
+#[cfg(feature = "v3")]
 impl Default for KeepAlive {
     fn default() -> Self {
         KeepAlive {
@@ -107,6 +118,7 @@ pub(crate) mod sealed {
 enum Spec {
     Url(String),
     HostPort(String, u16),
+    #[cfg(feature = "dns")]
     Found(Endpoint),
 }
 
@@ -115,31 +127,39 @@ enum Spec {
 /// Endpoints can be given as full URLs (`http://10.0.1.10:2379`), `host:port`, bare hosts (which get
 /// [`port`](ClientBuilder::port), default 2379, and [`protocol`](ClientBuilder::protocol), default
 /// `http`) or `(host, port)` pairs. Everything is checked in [`build`](ClientBuilder::build), which
-/// names the first bad value. For `https` endpoints see [`crate::tls`] (CA bundle, system roots,
-/// client certificates).
+/// names the first bad value. For `https` endpoints see `rsetcd::tls` (feature `tls`: CA bundle,
+/// system roots, client certificates).
 ///
 /// ```
+/// # #[cfg(feature = "v2")]
+/// # fn main() -> rsetcd::Result<()> {
 /// use std::time::Duration;
 /// let client = rsetcd::v2::Client::builder()
 ///     .endpoints(["http://10.0.1.10:2379", "10.0.1.11:2379", "10.0.1.12"])
 ///     .request_timeout(Duration::from_secs(3))
 ///     .build()?;
-/// # Ok::<(), rsetcd::Error>(())
+/// # Ok(()) }
+/// # #[cfg(not(feature = "v2"))]
+/// # fn main() {}
 /// ```
 pub struct ClientBuilder<C> {
     specs: Vec<Spec>,
     port: u16,
     protocol: String,
+    #[cfg(feature = "v2")]
     api_prefix: String,
     allow_reconnect: bool,
     connect_timeout: Duration,
     request_timeout: Duration,
     total_timeout: Option<Duration>,
+    #[cfg(feature = "v3")]
     keep_alive: KeepAlive,
     credentials: Option<Credentials>,
     sync_interval: Option<Duration>,
+    #[cfg(feature = "dns")]
     srv: Option<SrvQuery>,
     tls: TlsOptions,
+    #[cfg(all(feature = "v2", feature = "v3"))]
     v2_backend: V2Backend,
     _client: PhantomData<fn() -> C>,
 }
@@ -151,16 +171,20 @@ impl<C> Clone for ClientBuilder<C> {
             specs: self.specs.clone(),
             port: self.port,
             protocol: self.protocol.clone(),
+            #[cfg(feature = "v2")]
             api_prefix: self.api_prefix.clone(),
             allow_reconnect: self.allow_reconnect,
             connect_timeout: self.connect_timeout,
             request_timeout: self.request_timeout,
             total_timeout: self.total_timeout,
+            #[cfg(feature = "v3")]
             keep_alive: self.keep_alive,
             credentials: self.credentials.clone(),
             sync_interval: self.sync_interval,
+            #[cfg(feature = "dns")]
             srv: self.srv.clone(),
             tls: self.tls.clone(),
+            #[cfg(all(feature = "v2", feature = "v3"))]
             v2_backend: self.v2_backend.clone(),
             _client: PhantomData,
         }
@@ -169,22 +193,26 @@ impl<C> Clone for ClientBuilder<C> {
 
 impl<C> fmt::Debug for ClientBuilder<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ClientBuilder")
-            .field("endpoints", &self.specs)
+        let mut f = f.debug_struct("ClientBuilder");
+        f.field("endpoints", &self.specs)
             .field("port", &self.port)
             .field("protocol", &self.protocol)
-            .field("api_prefix", &self.api_prefix)
             .field("allow_reconnect", &self.allow_reconnect)
             .field("connect_timeout", &self.connect_timeout)
             .field("request_timeout", &self.request_timeout)
             .field("total_timeout", &self.total_timeout)
-            .field("keep_alive", &self.keep_alive)
             .field("credentials", &self.credentials)
-            .field("sync_interval", &self.sync_interval)
-            .field("srv", &self.srv)
-            .field("tls", &self.tls)
-            .field("v2_backend", &self.v2_backend)
-            .finish()
+            .field("sync_interval", &self.sync_interval);
+        #[cfg(feature = "v2")]
+        f.field("api_prefix", &self.api_prefix);
+        #[cfg(feature = "v3")]
+        f.field("keep_alive", &self.keep_alive);
+        #[cfg(feature = "dns")]
+        f.field("srv", &self.srv);
+        f.field("tls", &self.tls);
+        #[cfg(all(feature = "v2", feature = "v3"))]
+        f.field("v2_backend", &self.v2_backend);
+        f.finish()
     }
 }
 
@@ -194,16 +222,20 @@ impl<C> Default for ClientBuilder<C> {
             specs: Vec::new(),
             port: DEFAULT_PORT,
             protocol: "http".into(),
+            #[cfg(feature = "v2")]
             api_prefix: "v2".into(),
             allow_reconnect: true,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             total_timeout: None,
+            #[cfg(feature = "v3")]
             keep_alive: KeepAlive::default(),
             credentials: None,
             sync_interval: None,
+            #[cfg(feature = "dns")]
             srv: None,
             tls: TlsOptions::default(),
+            #[cfg(all(feature = "v2", feature = "v3"))]
             v2_backend: V2Backend::default(),
             _client: PhantomData,
         }
@@ -256,7 +288,9 @@ impl<C: FromConfig> ClientBuilder<C> {
         self
     }
 
-    /// The API prefix of key and member paths (default `v2`).
+    /// The API prefix of the v2 key and member paths (default `v2`).
+    #[cfg(feature = "v2")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "v2")))]
     pub fn api_prefix(mut self, prefix: impl Into<String>) -> Self {
         self.api_prefix = prefix.into();
         self
@@ -299,6 +333,8 @@ impl<C: FromConfig> ClientBuilder<C> {
     /// went silent without closing its connections (a network partition, a frozen host). etcd
     /// closes connections that ping more often than its `--grpc-keepalive-min-time` (5 s by
     /// default). The v2 client does not ping; its watches have their own timeouts.
+    #[cfg(feature = "v3")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "v3")))]
     pub fn keep_alive(mut self, interval: Duration, timeout: Duration) -> Self {
         self.keep_alive = KeepAlive { interval, timeout };
         self
@@ -321,18 +357,24 @@ impl<C: FromConfig> ClientBuilder<C> {
 
     /// Trust the CA certificates in this PEM file for `https` endpoints (may be given several
     /// times). Without any CA, the system's roots are used.
+    #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
     pub fn ca_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.tls.cas.push(Pem::File(path.into()));
         self
     }
 
     /// Trust the CA certificates in these PEM bytes.
+    #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
     pub fn ca_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
         self.tls.cas.push(Pem::Bytes(pem.into()));
         self
     }
 
     /// Also trust the system's root certificates (the default only when no CA is given).
+    #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
     pub fn use_system_roots(mut self, on: bool) -> Self {
         self.tls.system_roots = Some(on);
         self
@@ -340,6 +382,8 @@ impl<C: FromConfig> ClientBuilder<C> {
 
     /// Present this client certificate (PEM chain) and private key (PEM: PKCS#8, PKCS#1 or SEC1)
     /// for mutual TLS.
+    #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
     pub fn client_cert_files(mut self, cert: impl Into<PathBuf>, key: impl Into<PathBuf>) -> Self {
         self.tls.identity = Some((Pem::File(cert.into()), Pem::File(key.into())));
         self
@@ -347,6 +391,8 @@ impl<C: FromConfig> ClientBuilder<C> {
 
     /// [`client_cert_files`](ClientBuilder::client_cert_files) from PEM bytes. The key never
     /// appears in `Debug` output or errors.
+    #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
     pub fn client_cert_pem(mut self, cert: impl Into<Vec<u8>>, key: impl Into<Vec<u8>>) -> Self {
         self.tls.identity = Some((Pem::Bytes(cert.into()), Pem::Bytes(key.into())));
         self
@@ -355,6 +401,8 @@ impl<C: FromConfig> ClientBuilder<C> {
     /// **Development only**: accept any server certificate (expired, self-signed, for another
     /// host). This removes the protection TLS gives against impostors; a warning is logged when the
     /// client is built.
+    #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
     pub fn danger_accept_invalid_certs(mut self, on: bool) -> Self {
         self.tls.accept_invalid_certs = on;
         self
@@ -364,12 +412,16 @@ impl<C: FromConfig> ClientBuilder<C> {
     /// added after any endpoints given directly. The lookup happens in
     /// [`discover`](ClientBuilder::discover) or, if that was not called, in
     /// [`build`](ClientBuilder::build) (which then blocks for the lookup).
+    #[cfg(feature = "dns")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "dns")))]
     pub fn srv_domain(mut self, domain: impl Into<String>) -> Self {
         self.srv.get_or_insert_with(|| SrvQuery::new("")).domain = domain.into();
         self
     }
 
     /// The service name suffix of the SRV records (etcd's `--discovery-srv-name`).
+    #[cfg(feature = "dns")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "dns")))]
     pub fn srv_service_name(mut self, name: impl Into<String>) -> Self {
         self.srv
             .get_or_insert_with(|| SrvQuery::new(""))
@@ -378,6 +430,8 @@ impl<C: FromConfig> ClientBuilder<C> {
     }
 
     /// The DNS server to ask for SRV records (default: the system's).
+    #[cfg(feature = "dns")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "dns")))]
     pub fn srv_name_server(mut self, addr: SocketAddr) -> Self {
         self.srv
             .get_or_insert_with(|| SrvQuery::new(""))
@@ -386,6 +440,8 @@ impl<C: FromConfig> ClientBuilder<C> {
     }
 
     /// Runs the SRV lookup now, without blocking, and keeps its endpoints for `build`.
+    #[cfg(feature = "dns")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "dns")))]
     pub async fn discover(mut self) -> Result<Self> {
         if let Some(query) = self.srv.take() {
             self.specs
@@ -407,7 +463,8 @@ impl<C: FromConfig> ClientBuilder<C> {
         self.into_config()
     }
 
-    fn into_config(mut self) -> Result<Config> {
+    fn into_config(#[allow(unused_mut)] mut self) -> Result<Config> {
+        #[cfg(feature = "dns")]
         if let Some(query) = self.srv.take() {
             self.specs
                 .extend(query.discover_blocking()?.into_iter().map(Spec::Found));
@@ -426,13 +483,20 @@ impl<C: FromConfig> ClientBuilder<C> {
             let endpoint = match spec {
                 Spec::Url(s) => Endpoint::parse(s, scheme, self.port)?,
                 Spec::HostPort(h, p) => Endpoint::from_host_port(h, *p, scheme)?,
+                #[cfg(feature = "dns")]
                 Spec::Found(e) => e.clone(),
             };
+            #[cfg(not(feature = "tls"))]
+            if endpoint.scheme() == Scheme::Https {
+                return Err(crate::tls::https_refused(endpoint.url()));
+            }
             if !endpoints.contains(&endpoint) {
                 endpoints.push(endpoint);
             }
         }
+        #[cfg(feature = "v2")]
         let prefix = self.api_prefix.trim_matches('/').to_string();
+        #[cfg(feature = "v2")]
         if prefix.is_empty()
             || !prefix
                 .bytes()
@@ -447,7 +511,9 @@ impl<C: FromConfig> ClientBuilder<C> {
             ("connect timeout", self.connect_timeout),
             ("request timeout", self.request_timeout),
             ("total timeout", self.total_timeout.unwrap_or(Duration::MAX)),
+            #[cfg(feature = "v3")]
             ("keep-alive interval", self.keep_alive.interval),
+            #[cfg(feature = "v3")]
             ("keep-alive timeout", self.keep_alive.timeout),
             ("sync interval", self.sync_interval.unwrap_or(Duration::MAX)),
         ] {
@@ -465,21 +531,25 @@ impl<C: FromConfig> ClientBuilder<C> {
         }
         Ok(Config {
             endpoints,
+            #[cfg(feature = "v2")]
             api_prefix: prefix,
             allow_reconnect: self.allow_reconnect,
             connect_timeout: self.connect_timeout,
             request_timeout: self.request_timeout,
             total_timeout: self.total_timeout,
+            #[cfg(feature = "v3")]
             keep_alive: self.keep_alive,
             credentials: self.credentials,
             sync_interval: self.sync_interval,
             tls: self.tls,
+            #[cfg(all(feature = "v2", feature = "v3"))]
             v2_backend: self.v2_backend,
         })
     }
 }
 
 /// The v2 backend: [`v2::Client`](crate::v2::Client) and its blocking twin only.
+#[cfg(all(feature = "v2", feature = "v3"))]
 macro_rules! v2_backend_setter {
     ($($client:ty),*) => {$(
         impl ClientBuilder<$client> {
@@ -498,6 +568,7 @@ macro_rules! v2_backend_setter {
             /// # let _ = client;
             /// # Ok::<(), rsetcd::Error>(())
             /// ```
+            #[cfg_attr(docsrs, doc(cfg(all(feature = "v2", feature = "v3"))))]
             pub fn v2_backend(mut self, backend: V2Backend) -> Self {
                 self.v2_backend = backend;
                 self
@@ -506,4 +577,43 @@ macro_rules! v2_backend_setter {
     )*};
 }
 
+#[cfg(all(feature = "v2", feature = "v3", not(feature = "blocking")))]
+v2_backend_setter!(crate::v2::Client);
+#[cfg(all(feature = "v2", feature = "v3", feature = "blocking"))]
 v2_backend_setter!(crate::v2::Client, crate::v2::blocking::Client);
+
+#[cfg(all(test, not(feature = "tls")))]
+mod tests {
+    use super::*;
+
+    /// A stand-in client type: the builder's checks without either client.
+    struct Checked;
+
+    impl sealed::Sealed for Checked {}
+
+    impl FromConfig for Checked {
+        fn from_config(_: Config) -> Result<Self> {
+            Ok(Checked)
+        }
+    }
+
+    #[test]
+    fn without_tls_an_https_endpoint_is_refused_naming_the_feature() {
+        for builder in [
+            ClientBuilder::<Checked>::new().endpoints(["https://10.0.1.10:2379"]),
+            ClientBuilder::<Checked>::new()
+                .protocol("https")
+                .endpoints(["10.0.1.10"]),
+        ] {
+            let err = builder.test_config().unwrap_err();
+            assert!(
+                matches!(&err, Error::Config(m) if m.contains("`tls` feature")),
+                "{err}"
+            );
+        }
+        assert!(ClientBuilder::<Checked>::new()
+            .endpoints(["http://10.0.1.10:2379"])
+            .test_config()
+            .is_ok());
+    }
+}

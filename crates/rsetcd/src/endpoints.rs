@@ -128,6 +128,7 @@ impl Endpoint {
     }
 
     /// The URL, shared (no copy).
+    #[cfg(feature = "v2")]
     pub(crate) fn shared_url(&self) -> Arc<str> {
         Arc::clone(&self.url)
     }
@@ -199,6 +200,7 @@ impl EndpointSet {
     }
 
     /// Where `endpoint` is in the current list.
+    #[cfg(feature = "v3")]
     pub(crate) fn position(&self, endpoint: &Endpoint) -> Option<usize> {
         self.snapshot().0.iter().position(|e| e == endpoint)
     }

@@ -7,6 +7,7 @@
 //! the same [`ClientBuilder`] settings and report the same [`Error`] type.
 //!
 //! ```no_run
+//! # #[cfg(feature = "v3")]
 //! # async fn demo() -> rsetcd::Result<()> {
 //! let client = rsetcd::v3::Client::builder()
 //!     .endpoints(["http://10.0.1.10:2379", "http://10.0.1.11:2379"])
@@ -22,6 +23,7 @@
 //! The v2 API:
 //!
 //! ```no_run
+//! # #[cfg(feature = "v2")]
 //! # async fn demo() -> rsetcd::Result<()> {
 //! let client = rsetcd::v2::Client::builder()
 //!     .endpoints(["http://10.0.1.10:2379", "http://10.0.1.11:2379", "http://10.0.1.12:2379"])
@@ -48,6 +50,36 @@
 //! - [`Error`] and [`EtcdCode`]: every failure, typed.
 //! - [`migrate`]: the online v2 → v3 migration (a live v2 keyspace copied into the layout of
 //!   [`v2::over_v3`], followed until cut-over, verified), and [`migrate::check`].
+//!
+//! ## Cargo features
+//!
+//! | feature | what it adds | dependencies it brings |
+//! |---|---|---|
+//! | `v2` | [`v2`]: the v2 HTTP/1.1 client | httparse, serde, serde_json, percent-encoding, base64, humantime |
+//! | `v3` | [`v3`]: the v3 gRPC client; with `v2` also the v2-over-v3 backend (`v2::V2Backend`, `v2::over_v3`) and [`migrate`] | h2, http, http-body, tonic, prost, tokio-stream, socket2 |
+//! | `tls` | `https` endpoints; the builder's `ca_file`, `ca_pem`, `use_system_roots`, `client_cert_files`, `client_cert_pem`, `danger_accept_invalid_certs`; [`tls`] | rustls (ring), tokio-rustls, rustls-native-certs, rustls-webpki, p521, der |
+//! | `dns` | DNS SRV discovery: the builder's `srv_domain`, `srv_service_name`, `srv_name_server`, `discover`; [`discovery`] | hickory-resolver |
+//! | `blocking` | `v2::blocking::Client` (implies `v2`) | none |
+//!
+//! **All of them are on by default**, because that is what a newcomer to "an etcd client" expects
+//! to find: both APIs, `https`, SRV discovery and the blocking client, as every example, doctest
+//! and README program here uses them (reqwest and kube keep TLS and their main client in the
+//! defaults for the same reason). A program that needs less turns the defaults off and names what
+//! it uses:
+//!
+//! ```toml
+//! [dependencies]
+//! # Only the v2 HTTP API, plain http: 61 crates instead of 149.
+//! rsetcd = { version = "0.1", default-features = false, features = ["v2"] }
+//! ```
+//!
+//! At least one of `v2` and `v3` is needed. Without `tls`, an `https` endpoint is refused when the
+//! client is built (an [`Error::Config`] naming the feature), and one learnt later (member sync,
+//! SRV records) fails to connect the same way; the TLS builder options do not exist, so code that
+//! sets them does not compile. Without `v3`, a v2 client only speaks HTTP: there is no
+//! `V2Backend` and no `v2_backend` builder option. [`Error`] keeps all its variants whatever the
+//! features, so that matches on it compile the same everywhere (a variant a build cannot produce,
+//! such as [`Error::V3`] without `v3` or [`Error::Tls`] without `tls`, is simply never returned).
 //!
 //! ## Errors
 //!
@@ -82,17 +114,35 @@
 //! refresh) is bounded too, and each attempt's bound is cut to what is left of it.
 
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod config;
+#[cfg(feature = "dns")]
+#[cfg_attr(docsrs, doc(cfg(feature = "dns")))]
 pub mod discovery;
 pub mod endpoints;
 mod error;
+#[cfg(all(feature = "v2", feature = "v3"))]
+#[cfg_attr(docsrs, doc(cfg(all(feature = "v2", feature = "v3"))))]
 pub mod migrate;
 mod net;
 mod retry;
+#[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub mod tls;
+/// Without the `tls` feature: no TLS configuration can exist, and `https` endpoints are refused.
+#[cfg(not(feature = "tls"))]
+#[path = "tls_off.rs"]
+mod tls;
+#[cfg(feature = "v2")]
+#[cfg_attr(docsrs, doc(cfg(feature = "v2")))]
 pub mod v2;
+#[cfg(feature = "v3")]
+#[cfg_attr(docsrs, doc(cfg(feature = "v3")))]
 pub mod v3;
+
+#[cfg(not(any(feature = "v2", feature = "v3")))]
+compile_error!("rsetcd needs at least one of its features `v2` and `v3` (the defaults have both)");
 
 pub use config::{ClientBuilder, Credentials};
 pub use error::{BoxError, Error, EtcdCode, Result};
@@ -199,7 +249,8 @@ pub mod fuzzing {
     }
 }
 
-/// The programs of the crate's README (its crates.io page), compiled as doctests.
-#[cfg(doctest)]
+/// The programs of the crate's README (its crates.io page), compiled as doctests (they use both
+/// APIs).
+#[cfg(all(doctest, feature = "v2", feature = "v3"))]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;

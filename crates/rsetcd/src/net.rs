@@ -8,9 +8,11 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+#[cfg(feature = "tls")]
 use rustls::pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
+#[cfg(feature = "tls")]
 use tokio_rustls::client::TlsStream;
 
 use crate::endpoints::{Endpoint, Scheme};
@@ -21,7 +23,8 @@ use crate::error::{Error, Result};
 pub(crate) struct Target {
     host: Host,
     port: u16,
-    /// `host:port` (IPv6 in brackets), for `Host` headers and URIs.
+    /// `host:port` (IPv6 in brackets), for the v3 client's URIs.
+    #[cfg_attr(not(feature = "v3"), allow(dead_code))]
     pub(crate) authority: String,
 }
 
@@ -61,19 +64,28 @@ impl Target {
 #[derive(Debug)]
 pub(crate) enum Stream {
     Plain(TcpStream),
+    #[cfg(feature = "tls")]
     Tls(Box<TlsStream<TcpStream>>),
 }
 
 impl Stream {
+    #[cfg(feature = "v2")]
     pub(crate) fn is_tls(&self) -> bool {
-        matches!(self, Stream::Tls(_))
+        match self {
+            Stream::Plain(_) => false,
+            #[cfg(feature = "tls")]
+            Stream::Tls(_) => true,
+        }
     }
 
     /// A second handle on the TCP socket, to look at the connection while another task owns
     /// the stream (`None` if the system would not duplicate it).
+    #[cfg(feature = "v3")]
+    #[cfg_attr(not(feature = "tls"), allow(clippy::infallible_destructuring_match))]
     pub(crate) fn peer_watch(&self) -> Option<PeerWatch> {
         let tcp = match self {
             Stream::Plain(s) => s,
+            #[cfg(feature = "tls")]
             Stream::Tls(s) => s.get_ref().0,
         };
         socket2::SockRef::from(tcp).try_clone().ok().map(PeerWatch)
@@ -81,9 +93,11 @@ impl Stream {
 }
 
 /// A look at a connection's TCP socket from outside the task that reads it.
+#[cfg(feature = "v3")]
 #[derive(Debug)]
 pub(crate) struct PeerWatch(socket2::Socket);
 
+#[cfg(feature = "v3")]
 impl PeerWatch {
     /// Whether the peer has already closed or reset the connection: a non-blocking peek, which
     /// takes nothing from the socket. A request handed to such a connection would be written to
@@ -106,7 +120,7 @@ impl PeerWatch {
 pub(crate) async fn connect(
     endpoint: &Endpoint,
     target: &Target,
-    tls: Option<&Arc<rustls::ClientConfig>>,
+    tls: Option<&Arc<crate::tls::ClientConfig>>,
     timeout: Duration,
 ) -> Result<Stream> {
     let url = endpoint.url();
@@ -120,9 +134,16 @@ pub(crate) async fn connect(
     let tls =
         match endpoint.scheme() {
             Scheme::Http => None,
+            #[cfg(feature = "tls")]
             Scheme::Https => Some(tls.ok_or_else(|| {
                 Error::Config(format!("endpoint {endpoint}: TLS is not configured"))
             })?),
+            // An https endpoint learnt after the build (member sync, SRV).
+            #[cfg(not(feature = "tls"))]
+            Scheme::Https => {
+                let _ = tls;
+                return Err(crate::tls::https_refused(url));
+            }
         };
     let deadline = tokio::time::Instant::now() + timeout;
     let tcp = match &target.host {
@@ -141,6 +162,20 @@ pub(crate) async fn connect(
     let Some(tls) = tls else {
         return Ok(Stream::Plain(tcp));
     };
+    handshake(endpoint, target, tls, tcp, deadline, timeout).await
+}
+
+/// The TLS handshake on `tcp`, by `deadline`.
+#[cfg(feature = "tls")]
+async fn handshake(
+    endpoint: &Endpoint,
+    target: &Target,
+    tls: &Arc<crate::tls::ClientConfig>,
+    tcp: TcpStream,
+    deadline: tokio::time::Instant,
+    timeout: Duration,
+) -> Result<Stream> {
+    let url = endpoint.url();
     let name = match &target.host {
         Host::Ip(ip) => ServerName::IpAddress((*ip).into()),
         Host::Name(name) => ServerName::try_from(name.clone())
@@ -151,15 +186,33 @@ pub(crate) async fn connect(
         tokio_rustls::TlsConnector::from(tls.clone()).connect(name, tcp),
     )
     .await
-    .map_err(|_| timed_out())?
+    .map_err(|_| {
+        Error::connect(
+            url.to_string(),
+            format!("connect timeout after {timeout:?}"),
+        )
+    })?
     .map_err(|e| match crate::tls::explain(&e) {
         Some(reason) => Error::Tls {
             endpoint: url.to_string(),
             reason,
         },
-        None => fail(e),
+        None => Error::connect(url.to_string(), e),
     })?;
     Ok(Stream::Tls(Box::new(stream)))
+}
+
+/// Without the `tls` feature there is no TLS configuration to hand over.
+#[cfg(not(feature = "tls"))]
+async fn handshake(
+    _: &Endpoint,
+    _: &Target,
+    tls: &Arc<crate::tls::ClientConfig>,
+    _: TcpStream,
+    _: tokio::time::Instant,
+    _: Duration,
+) -> Result<Stream> {
+    match **tls {}
 }
 
 impl AsyncRead for Stream {
@@ -170,6 +223,7 @@ impl AsyncRead for Stream {
     ) -> Poll<io::Result<()>> {
         match self.get_mut() {
             Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            #[cfg(feature = "tls")]
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
         }
     }
@@ -183,6 +237,7 @@ impl AsyncWrite for Stream {
     ) -> Poll<io::Result<usize>> {
         match self.get_mut() {
             Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            #[cfg(feature = "tls")]
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
         }
     }
@@ -194,6 +249,7 @@ impl AsyncWrite for Stream {
     ) -> Poll<io::Result<usize>> {
         match self.get_mut() {
             Stream::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            #[cfg(feature = "tls")]
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
         }
     }
@@ -201,6 +257,7 @@ impl AsyncWrite for Stream {
     fn is_write_vectored(&self) -> bool {
         match self {
             Stream::Plain(s) => s.is_write_vectored(),
+            #[cfg(feature = "tls")]
             Stream::Tls(s) => s.is_write_vectored(),
         }
     }
@@ -208,6 +265,7 @@ impl AsyncWrite for Stream {
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             Stream::Plain(s) => Pin::new(s).poll_flush(cx),
+            #[cfg(feature = "tls")]
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
         }
     }
@@ -215,12 +273,15 @@ impl AsyncWrite for Stream {
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            #[cfg(feature = "tls")]
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
         }
     }
 }
 
-#[cfg(test)]
+// The peer watch is the v3 client's.
+#[cfg(all(test, feature = "v3"))]
+#[cfg_attr(not(feature = "tls"), allow(irrefutable_let_patterns))]
 mod tests {
     use super::*;
     use tokio::io::AsyncWriteExt;

@@ -54,11 +54,17 @@ use rustls::pki_types::{
     alg_id, AlgorithmIdentifier, CertificateDer, InvalidSignature, PrivateKeyDer, ServerName,
     SignatureVerificationAlgorithm, UnixTime,
 };
-use rustls::{
-    CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
-};
+use rustls::{CertificateError, DigitallySignedStruct, RootCertStore, SignatureScheme};
 
 use crate::error::{Error, Result};
+
+/// The rustls configuration, as the connection layers hold it (the same name without the `tls`
+/// feature).
+pub(crate) type ClientConfig = rustls::ClientConfig;
+
+/// A rustls failure, as the connection layers keep it (the same name without the `tls` feature).
+#[cfg(feature = "v3")]
+pub(crate) type TlsError = rustls::Error;
 
 /// PEM data, from a file or from memory. Key material is never shown by `Debug`.
 #[derive(Clone)]
@@ -157,6 +163,24 @@ fn provider() -> Arc<CryptoProvider> {
 }
 
 impl TlsOptions {
+    /// Whether any TLS setting was given (a CA or a client certificate).
+    pub(crate) fn is_configured(&self) -> bool {
+        !self.cas.is_empty() || self.identity.is_some()
+    }
+
+    /// Whether a client certificate was given.
+    #[cfg(feature = "v2")]
+    pub(crate) fn has_identity(&self) -> bool {
+        self.identity.is_some()
+    }
+
+    /// [`client_config`](TlsOptions::client_config) offering `alpn` (`h2`, `http/1.1`), shared.
+    pub(crate) fn connector(&self, alpn: &[u8]) -> Result<Arc<ClientConfig>> {
+        let mut config = self.client_config()?;
+        config.alpn_protocols = vec![alpn.to_vec()];
+        Ok(Arc::new(config))
+    }
+
     /// Builds the rustls configuration; every file is read and checked here, so mistakes surface
     /// when the client is built.
     pub(crate) fn client_config(&self) -> Result<ClientConfig> {

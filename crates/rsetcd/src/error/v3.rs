@@ -55,6 +55,7 @@ macro_rules! kinds {
         }
 
         impl V3ErrorKind {
+            #[cfg(feature = "v3")]
             pub(crate) fn from_message(message: &str) -> Option<V3ErrorKind> {
                 // A Go status printed as text: "rpc error: code = … desc = etcdserver: …".
                 let message = message.split_once(" desc = ").map_or(message, |(_, m)| m);
@@ -216,6 +217,7 @@ impl V3ErrorKind {
     }
 
     /// Whether a fresh auth token may fix it.
+    #[cfg(feature = "v3")]
     pub(crate) fn token_problem(self) -> bool {
         matches!(
             self,
@@ -230,10 +232,11 @@ impl fmt::Display for V3ErrorKind {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "v3"))]
 mod tests {
     use super::V3ErrorKind;
 
+    #[cfg(feature = "v3")]
     #[test]
     fn messages_name_their_kind_with_or_without_the_grpc_prefix() {
         let cases = [

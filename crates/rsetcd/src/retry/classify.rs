@@ -11,26 +11,34 @@
 //!   etcd reads the request) never reached etcd.
 //! - **Answers**: what etcd's own error says ([`v2_answer`], [`v3_answer`]).
 
+#[cfg(feature = "v3")]
 use std::fmt;
 
 use super::Fate;
-use crate::error::{Error, EtcdCode, V3ErrorKind};
+#[cfg(feature = "v2")]
+use crate::error::EtcdCode;
+#[cfg(feature = "v3")]
+use crate::error::{Error, V3ErrorKind};
 
 /// Marks a lower layer's error that proves the request never left: the connector failed, or the
 /// connection would not take the call. It travels inside boxed errors (tonic's statuses) to the
 /// code that sorts failures.
+#[cfg(feature = "v3")]
 #[derive(Debug)]
 pub(crate) struct NotSent(pub(crate) Error);
 
+#[cfg(feature = "v3")]
 impl fmt::Display for NotSent {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.0.fmt(f)
     }
 }
 
+#[cfg(feature = "v3")]
 impl std::error::Error for NotSent {}
 
 /// What an `h2` error on a stream that was handed to the connection proves.
+#[cfg(feature = "v3")]
 pub(crate) fn h2_stream(err: &h2::Error) -> Fate {
     h2_fate(
         err.is_remote(),
@@ -40,6 +48,7 @@ pub(crate) fn h2_stream(err: &h2::Error) -> Fate {
 }
 
 /// [`h2_stream`] on the error's parts: who sent it, whether it is a GOAWAY, the reset's reason.
+#[cfg(feature = "v3")]
 fn h2_fate(remote: bool, go_away: bool, reset: Option<h2::Reason>) -> Fate {
     match (remote, go_away, reset) {
         // The server's GOAWAY reaches only the streams above its last stream id.
@@ -51,6 +60,7 @@ fn h2_fate(remote: bool, go_away: bool, reset: Option<h2::Reason>) -> Fate {
 
 /// What a lower layer's error (a chain of sources, as tonic's statuses carry them) proves about
 /// a call that was started.
+#[cfg(feature = "v3")]
 pub(crate) fn chain(err: &(dyn std::error::Error + 'static)) -> Fate {
     let mut next = Some(err);
     while let Some(e) = next {
@@ -69,6 +79,7 @@ pub(crate) fn chain(err: &(dyn std::error::Error + 'static)) -> Fate {
 }
 
 /// What an HTTP answer of etcd's v2 API proves (`None`: a success or a final answer).
+#[cfg(feature = "v2")]
 pub(crate) fn v2_answer(status: u16, code: Option<EtcdCode>) -> Option<Fate> {
     match status {
         ..=499 => None,
@@ -79,6 +90,7 @@ pub(crate) fn v2_answer(status: u16, code: Option<EtcdCode>) -> Option<Fate> {
 }
 
 /// What a refusal of etcd's v3 API proves.
+#[cfg(feature = "v3")]
 pub(crate) fn v3_answer(kind: V3ErrorKind) -> Fate {
     if kind.not_applied() {
         Fate::Declined
@@ -92,8 +104,10 @@ pub(crate) fn v3_answer(kind: V3ErrorKind) -> Fate {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(feature = "v3")]
     use h2::Reason;
 
+    #[cfg(feature = "v3")]
     #[test]
     fn only_the_servers_own_refusals_prove_a_stream_unprocessed() {
         assert_eq!(h2_fate(true, true, None), Fate::NeverSent);
@@ -120,6 +134,7 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "v3")]
     #[test]
     fn a_chain_is_read_down_to_what_it_proves() {
         let not_sent = NotSent(Error::connect("http://a:1", "refused"));
@@ -134,14 +149,19 @@ mod tests {
         );
         let h2_reset = tonic::Status::from_error(Box::new(h2::Error::from(Reason::CANCEL)));
         assert_eq!(chain(&h2_reset), Fate::Sent);
-        let refused = rustls::Error::AlertReceived(rustls::AlertDescription::CertificateRequired);
-        assert_eq!(chain(&refused), Fate::NeverSent);
-        let wrapped = std::io::Error::new(std::io::ErrorKind::InvalidData, refused);
-        assert_eq!(chain(&wrapped), Fate::NeverSent);
-        let other = rustls::Error::AlertReceived(rustls::AlertDescription::DecodeError);
-        assert_eq!(chain(&other), Fate::Sent);
+        #[cfg(feature = "tls")]
+        {
+            let refused =
+                rustls::Error::AlertReceived(rustls::AlertDescription::CertificateRequired);
+            assert_eq!(chain(&refused), Fate::NeverSent);
+            let wrapped = std::io::Error::new(std::io::ErrorKind::InvalidData, refused);
+            assert_eq!(chain(&wrapped), Fate::NeverSent);
+            let other = rustls::Error::AlertReceived(rustls::AlertDescription::DecodeError);
+            assert_eq!(chain(&other), Fate::Sent);
+        }
     }
 
+    #[cfg(feature = "v2")]
     #[test]
     fn v2_answers() {
         assert_eq!(v2_answer(200, None), None);
@@ -158,6 +178,7 @@ mod tests {
         assert_eq!(v2_answer(503, None), Some(Fate::ServerFailure));
     }
 
+    #[cfg(feature = "v3")]
     #[test]
     fn v3_answers() {
         assert_eq!(v3_answer(V3ErrorKind::NoLeader), Fate::Declined);

@@ -32,6 +32,7 @@ impl Deadline {
     }
 
     /// When the whole call must be over, if it is bounded.
+    #[cfg(any(feature = "v3", test))]
     pub(crate) fn until(&self) -> Option<Instant> {
         self.total.map(|(total, start)| start + total)
     }
@@ -64,6 +65,7 @@ impl Deadline {
 
     /// `fut` within what is left of the whole call (for work around the attempts: token
     /// refresh, member sync); `None` when it ran out.
+    #[cfg(feature = "v3")]
     pub(crate) async fn bound<T>(&self, fut: impl std::future::Future<Output = T>) -> Option<T> {
         match self.until() {
             Some(at) => tokio::time::timeout_at(at, fut).await.ok(),
@@ -117,6 +119,7 @@ mod tests {
         assert_eq!(bound(&Deadline::none(), true), Some(None));
     }
 
+    #[cfg(feature = "v3")]
     #[tokio::test(start_paused = true)]
     async fn work_around_the_attempts_is_bounded_too() {
         let d = Deadline::new(None, Some(2 * S));

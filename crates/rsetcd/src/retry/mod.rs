@@ -42,6 +42,7 @@ pub(crate) enum Retry {
     Read,
     /// A read whose every answer is final (health probes): only failures without an answer move
     /// on.
+    #[cfg_attr(not(feature = "v2"), allow(dead_code))]
     Probe,
     /// A write: never sent again once it may have reached a server.
     Write,
@@ -62,6 +63,7 @@ impl Retry {
 
 /// What a failure proves about the request: the one question the rules ask.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(not(all(feature = "v2", feature = "v3")), allow(dead_code))]
 pub(crate) enum Fate {
     /// It never reached a server.
     NeverSent,
@@ -125,6 +127,7 @@ impl Failure {
 #[derive(Debug)]
 pub(crate) struct Progress(AtomicU8);
 
+#[cfg(any(feature = "v3", test))]
 const UNTRACKED: u8 = 0;
 const NOT_SENT: u8 = 1;
 const SENT: u8 = 2;
@@ -137,6 +140,7 @@ impl Progress {
 
     /// For attempts that cannot tell (streams opened through tonic's stubs): a timeout counts as
     /// sent.
+    #[cfg(any(feature = "v3", test))]
     pub(crate) fn untracked() -> Progress {
         Progress(AtomicU8::new(UNTRACKED))
     }
@@ -201,6 +205,7 @@ impl<'a> Call<'a> {
     }
 
     /// Starts at endpoint `first` (modulo the list's length) instead of the pinned one.
+    #[cfg(feature = "v3")]
     pub(crate) fn starting_at(mut self, first: Option<usize>) -> Self {
         // An index past u32::MAX is taken modulo the list's length anyway.
         self.first = first.map(|i| (i % u32::MAX as usize) as u32);
@@ -208,6 +213,7 @@ impl<'a> Call<'a> {
     }
 
     /// For attempts that cannot tell when their request left (see [`Progress::untracked`]).
+    #[cfg(any(feature = "v3", test))]
     pub(crate) fn untracked(mut self) -> Self {
         self.progress = Progress::untracked();
         self

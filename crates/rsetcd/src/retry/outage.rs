@@ -11,6 +11,7 @@ use tokio::time::Instant;
 use crate::error::Error;
 
 /// How long a stream keeps retrying while no endpoint serves it (as the v2 watch).
+#[cfg(feature = "v3")]
 pub(crate) const DEFAULT_GIVE_UP: Duration = Duration::from_secs(30);
 /// The first pause after a round in which every endpoint failed.
 pub(crate) const BACKOFF_MIN: Duration = Duration::from_millis(50);
@@ -19,6 +20,7 @@ pub(crate) const BACKOFF_MAX: Duration = Duration::from_secs(2);
 
 /// A stream that breaks sooner than this after it opened is followed by the growing pause, as
 /// a failed round is (a server that ends every stream at once must not be asked in a loop).
+#[cfg(feature = "v3")]
 pub(crate) const SHORT_LIVED: Duration = Duration::from_secs(1);
 
 /// The outage clock of a long-lived stream: since when it has been failing in a row, and the
@@ -69,6 +71,7 @@ impl Outage {
 
     /// A stream that was open for `open_for` broke: no pause if it had lived long enough (the
     /// pause starts again from the smallest), else the growing pause, as after a failed round.
+    #[cfg(feature = "v3")]
     pub(crate) fn broke(&mut self, open_for: Duration) -> Duration {
         self.failed();
         if open_for >= SHORT_LIVED {
@@ -120,12 +123,15 @@ mod tests {
             o.pause(None);
         }
         assert_eq!(o.pause(None), BACKOFF_MAX);
-        assert_eq!(
-            o.broke(SHORT_LIVED),
-            Duration::ZERO,
-            "a long-lived stream resumes at once"
-        );
-        assert_eq!(o.broke(Duration::ZERO), BACKOFF_MIN);
+        #[cfg(feature = "v3")]
+        {
+            assert_eq!(
+                o.broke(SHORT_LIVED),
+                Duration::ZERO,
+                "a long-lived stream resumes at once"
+            );
+            assert_eq!(o.broke(Duration::ZERO), BACKOFF_MIN);
+        }
         o.recovered();
         assert!(!o.past(Duration::ZERO));
     }

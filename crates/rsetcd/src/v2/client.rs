@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+#[cfg(feature = "v3")]
 use super::backend::{self, OverV3};
 use super::keys::{self, Delete, Read, Write};
 use super::transport::Transport;
@@ -31,6 +32,7 @@ use crate::error::{Error, Result};
 pub struct Client {
     transport: Arc<Transport>,
     /// The v3 side, unless the backend is HTTP.
+    #[cfg(feature = "v3")]
     over_v3: Option<Arc<OverV3>>,
 }
 
@@ -60,11 +62,13 @@ impl Client {
     ) -> Result<Client> {
         let interval = config.sync_interval;
         let client = Client {
+            #[cfg(feature = "v3")]
             over_v3: backend::build(&config)?,
             transport: Arc::new(Transport::new(config)?),
         };
         if let (Some(interval), Some(handle)) = (interval, handle) {
             let weak = Arc::downgrade(&client.transport);
+            #[cfg(feature = "v3")]
             let over_v3 = client.over_v3.as_ref().map(Arc::downgrade);
             handle.spawn(async move {
                 let mut ticker = tokio::time::interval(interval);
@@ -74,8 +78,12 @@ impl Client {
                     let Some(transport) = weak.upgrade() else {
                         break;
                     };
-                    let over_v3 = over_v3.as_ref().and_then(std::sync::Weak::upgrade);
-                    if let Err(e) = (Client { transport, over_v3 }).sync_members().await {
+                    let client = Client {
+                        transport,
+                        #[cfg(feature = "v3")]
+                        over_v3: over_v3.as_ref().and_then(std::sync::Weak::upgrade),
+                    };
+                    if let Err(e) = client.sync_members().await {
                         tracing::debug!(error = %e, "member sync failed; keeping the endpoints");
                     }
                 }
@@ -97,6 +105,7 @@ impl Client {
     /// The endpoints this client uses now, the one tried first leading (over v3: the v3
     /// client's).
     pub fn endpoints(&self) -> Vec<String> {
+        #[cfg(feature = "v3")]
         if let super::backend::Route::V3(engine) = self.route() {
             return engine.client().endpoints();
         }
@@ -110,8 +119,15 @@ impl Client {
         &self.transport
     }
 
+    #[cfg(feature = "v3")]
     pub(crate) fn over_v3(&self) -> Option<&OverV3> {
         self.over_v3.as_deref()
+    }
+
+    /// Without the `v3` feature every call is HTTP: nothing is refused as v2-only.
+    #[cfg(not(feature = "v3"))]
+    pub(crate) async fn v2_only(&self, _what: &str) -> Result<()> {
+        Ok(())
     }
 
     /// `/<prefix>/keys/<encoded key>`.

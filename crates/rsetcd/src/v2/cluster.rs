@@ -101,6 +101,7 @@ struct Health {
 }
 
 /// A v3 member as the v2 API shows one.
+#[cfg(feature = "v3")]
 fn member_of(m: crate::v3::Member) -> Member {
     Member {
         id: MemberId(m.id),
@@ -113,6 +114,7 @@ fn member_of(m: crate::v3::Member) -> Member {
 impl Client {
     /// Lists the cluster's members (over v3: the v3 member list, learners included).
     pub async fn members(&self) -> Result<Vec<Member>> {
+        #[cfg(feature = "v3")]
         if let Some(engine) = self.engine().await? {
             let list = engine.client().member_list().await?;
             return Ok(list.members.into_iter().map(member_of).collect());
@@ -133,6 +135,7 @@ impl Client {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
+        #[cfg(feature = "v3")]
         if let Some(engine) = self.engine().await? {
             let urls: Vec<String> = peer_urls.into_iter().map(Into::into).collect();
             let added = engine.client().member_add(urls, false).await?;
@@ -155,6 +158,7 @@ impl Client {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
+        #[cfg(feature = "v3")]
         if let Some(engine) = self.engine().await? {
             let urls: Vec<String> = peer_urls.into_iter().map(Into::into).collect();
             engine.client().member_update(id.0, urls).await?;
@@ -168,6 +172,7 @@ impl Client {
 
     /// Removes a member from the cluster (its etcd process stops serving).
     pub async fn remove_member(&self, id: MemberId) -> Result<()> {
+        #[cfg(feature = "v3")]
         if let Some(engine) = self.engine().await? {
             engine.client().member_remove(id.0).await?;
             return Ok(());
@@ -180,6 +185,7 @@ impl Client {
     /// The current leader (503 "During election" without quorum arrives as [`Error::Http`];
     /// over v3: the leader the answering member's status names, from the v3 member list).
     pub async fn leader(&self) -> Result<Member> {
+        #[cfg(feature = "v3")]
         if let Some(engine) = self.engine().await? {
             let v3 = engine.client();
             let leader = v3.status().await?.leader;
@@ -252,6 +258,7 @@ impl Client {
     /// Replaces the endpoint list with the client URLs of every started member, keeping the
     /// endpoint that answered last first. Returns the new list.
     pub async fn sync_members(&self) -> Result<Vec<String>> {
+        #[cfg(feature = "v3")]
         if let Some(engine) = self.engine().await? {
             // The v3 client's endpoints, and the HTTP side's for `health` and `version`.
             let urls = engine.client().sync_members().await?;

@@ -136,7 +136,8 @@ pub(crate) struct Opened {
 /// The HTTP side of a client: the connection pool, the endpoints and the rules.
 pub(crate) struct Transport {
     pool: Pool,
-    tls: Arc<rustls::ClientConfig>,
+    /// `None` only without the `tls` feature.
+    tls: Option<Arc<crate::tls::ClientConfig>>,
     pub(crate) endpoints: EndpointSet,
     pub(crate) config: Config,
     /// The `Authorization` header's value (never printed).
@@ -157,17 +158,23 @@ impl Transport {
         // HTTP/1.1 also over TLS: each long poll (watch) holds its own connection, so thousands of
         // watches never queue behind an HTTP/2 server's concurrent-stream limit.
         let uses_tls = config.endpoints.iter().any(|e| e.scheme() == Scheme::Https)
-            || config.sync_interval.is_some();
-        let mut tls = if uses_tls || !config.tls.cas.is_empty() || config.tls.identity.is_some() {
-            config.tls.client_config()?
+            || config.sync_interval.is_some()
+            || config.tls.is_configured();
+        #[cfg(feature = "tls")]
+        let tls = Some(if uses_tls {
+            config.tls.connector(b"http/1.1")?
         } else {
             crate::tls::TlsOptions {
                 system_roots: Some(false),
                 ..Default::default()
             }
-            .client_config()?
+            .connector(b"http/1.1")?
+        });
+        #[cfg(not(feature = "tls"))]
+        let tls = {
+            let _ = uses_tls;
+            None
         };
-        tls.alpn_protocols = vec![b"http/1.1".to_vec()];
         let authorization = config.credentials.as_ref().map(|c| {
             let token = base64::engine::general_purpose::STANDARD
                 .encode(format!("{}:{}", c.username, c.password));
@@ -175,7 +182,7 @@ impl Transport {
         });
         Ok(Transport {
             pool: Pool::new(IDLE_TIMEOUT),
-            tls: Arc::new(tls),
+            tls,
             endpoints: EndpointSet::new(config.endpoints.clone()),
             config,
             authorization,
@@ -334,7 +341,7 @@ impl Transport {
         let stream = net::connect(
             endpoint,
             &target,
-            Some(&self.tls),
+            self.tls.as_ref(),
             self.config.connect_timeout,
         )
         .await
@@ -349,7 +356,7 @@ impl Transport {
         let url = endpoint.url();
         let (ConnFailure::Unsent(err) | ConnFailure::Sent { error: err, .. }) = &failure;
         if let Some(tls) = crate::tls::find_rustls(err).filter(|t| crate::tls::is_refusal(t)) {
-            let has_client_cert = Some(self.config.tls.identity.is_some());
+            let has_client_cert = Some(self.config.tls.has_identity());
             return Failure::never_sent(Error::Tls {
                 endpoint: url.into(),
                 reason: crate::tls::describe(tls, has_client_cert),

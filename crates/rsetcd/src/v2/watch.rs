@@ -55,8 +55,10 @@ use std::time::Duration;
 use super::transport::Method;
 use futures_core::Stream;
 
+#[cfg(feature = "v3")]
 use super::backend::Route;
 use super::client::Client;
+#[cfg(feature = "v3")]
 use super::over_v3::{Engine, Events, WaitOp};
 use super::response::{self, Response};
 use super::transport::{Raw, Request, Retry, Timeout};
@@ -159,6 +161,7 @@ impl Watch {
             watch: self,
             next,
             outage: Outage::default(),
+            #[cfg(feature = "v3")]
             events: None,
             done: false,
         };
@@ -193,6 +196,7 @@ struct State {
     next: Option<u64>,
     outage: Outage,
     /// Over v3: the engine's watch, from `next` on.
+    #[cfg(feature = "v3")]
     events: Option<Events>,
     done: bool,
 }
@@ -201,6 +205,7 @@ struct State {
 /// the give-up bound), `Retry` goes by the outage rules.
 enum Failed {
     Retry(Error),
+    #[cfg_attr(not(feature = "v3"), allow(dead_code))]
     Final(Error),
 }
 
@@ -276,16 +281,20 @@ impl State {
 
     /// The next item by the client's road: a long poll, or the engine's watch.
     async fn poll_either(&mut self, index: u64) -> Result<Option<WatchEvent>, Failed> {
-        let client = self.watch.client.clone();
-        match client.decide().await? {
-            Route::V3(engine) => self.poll_v3(engine, index).await,
-            _ => Ok(self.poll(index).await?),
+        #[cfg(feature = "v3")]
+        {
+            let client = self.watch.client.clone();
+            if let Route::V3(engine) = client.decide().await? {
+                return self.poll_v3(engine, index).await;
+            }
         }
+        Ok(self.poll(index).await?)
     }
 
     /// The engine's watch's next event (opening it from `index` first): a failure to open is
     /// retried by the outage rules; one of the open watch ends the stream (the v3 watch has
     /// retried for the give-up bound already), error 401 is a resync.
+    #[cfg(feature = "v3")]
     async fn poll_v3(&mut self, engine: &Engine, index: u64) -> Result<Option<WatchEvent>, Failed> {
         let events = match &mut self.events {
             Some(events) => events,

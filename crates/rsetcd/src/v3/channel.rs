@@ -45,7 +45,7 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// The channels of one client, by endpoint URL.
 pub(crate) struct Channels {
     map: Mutex<HashMap<Arc<str>, Channel>>,
-    tls: Option<Arc<rustls::ClientConfig>>,
+    tls: Option<Arc<crate::tls::ClientConfig>>,
     connect_timeout: Duration,
     keep_alive: KeepAlive,
 }
@@ -62,13 +62,11 @@ impl std::fmt::Debug for Channels {
 impl Channels {
     pub(crate) fn new(config: &Config) -> Result<Channels> {
         let uses_tls = config.endpoints.iter().any(|e| e.scheme() == Scheme::Https)
-            || !config.tls.cas.is_empty()
-            || config.tls.identity.is_some()
-            || config.sync_interval.is_some();
-        let tls = if uses_tls {
-            let mut tls = config.tls.client_config()?;
-            tls.alpn_protocols = vec![b"h2".to_vec()];
-            Some(Arc::new(tls))
+            || config.tls.is_configured();
+        // With a sync interval, https members may be learnt later: the configuration is made
+        // now (with the `tls` feature), so that its mistakes surface at build time.
+        let tls = if uses_tls || (cfg!(feature = "tls") && config.sync_interval.is_some()) {
+            Some(config.tls.connector(b"h2")?)
         } else {
             None
         };
@@ -158,7 +156,7 @@ struct Shared {
     target: net::Target,
     scheme: UriScheme,
     authority: Authority,
-    tls: Option<Arc<rustls::ClientConfig>>,
+    tls: Option<Arc<crate::tls::ClientConfig>>,
     connect_timeout: Duration,
     keep_alive: KeepAlive,
     /// The open connection of each runtime that has one (a few: searched in order).
@@ -192,7 +190,7 @@ struct ConnState {
     ended: AtomicBool,
     /// The TLS failure that ended the connection, if that is what ended it: recorded below `h2`
     /// (by [`coalesce::Coalesce`]), which keeps only the text of an I/O error's source.
-    tls_failure: Arc<OnceLock<rustls::Error>>,
+    tls_failure: Arc<OnceLock<crate::tls::TlsError>>,
     /// A look at the socket, to find a peer that closed before the driver has read its FIN.
     peer: Option<net::PeerWatch>,
 }

@@ -59,6 +59,7 @@ impl FromConfig for Client {
 impl Client {
     /// A client without the member sync task `sync_interval` would start (whoever builds it
     /// syncs it: the v2 client over v3).
+    #[cfg(feature = "v2")]
     pub(crate) fn unsynced(config: Config) -> Result<Client> {
         Ok(Client {
             core: Arc::new(Core::new(config)?),

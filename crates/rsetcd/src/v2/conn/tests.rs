@@ -26,6 +26,7 @@ async fn pair() -> (Conn, TcpStream) {
 fn tcp(conn: &Conn) -> &TcpStream {
     match &conn.stream {
         Stream::Plain(tcp) => tcp,
+        #[cfg(feature = "tls")]
         Stream::Tls(_) => unreachable!("the tests use plain connections"),
     }
 }

@@ -1,12 +1,15 @@
 //! The two roads of a key builder: the v2 HTTP request, or the engine's typed operation (each
 //! builder's options mapped to it once, after the same checks), and the choice between them.
 
+#[cfg(feature = "v3")]
 use std::time::Duration;
 
 use super::{call, Delete, Read, ResponseFuture, Write};
 use crate::error::Result;
+#[cfg(feature = "v3")]
 use crate::v2::backend::{self, Route, V3Call};
 use crate::v2::client::Client;
+#[cfg(feature = "v3")]
 use crate::v2::over_v3::{DeleteOp, KeyOp, ReadOp, WaitOp, WriteOp};
 use crate::v2::transport::Request;
 
@@ -17,6 +20,7 @@ pub(super) trait Dispatch<'a>: Send + 'a {
     /// The v2 HTTP request.
     fn http_request(&self) -> Result<Request>;
     /// The engine's operation, and the call's own timeout.
+    #[cfg(feature = "v3")]
     fn into_v3(self) -> (Result<V3Call>, Option<Duration>);
 }
 
@@ -24,6 +28,9 @@ pub(super) trait Dispatch<'a>: Send + 'a {
 /// the v3 road and the probe are futures of their own.
 pub(super) fn dispatch<'a, B: Dispatch<'a>>(builder: B) -> ResponseFuture<'a> {
     let client = builder.owner();
+    #[cfg(not(feature = "v3"))]
+    return call(client, builder.http_request());
+    #[cfg(feature = "v3")]
     match client.route() {
         Route::Http => call(client, builder.http_request()),
         Route::V3(engine) => {
@@ -51,6 +58,7 @@ impl<'a> Dispatch<'a> for Write<'a> {
         self.request()
     }
 
+    #[cfg(feature = "v3")]
     fn into_v3(self) -> (Result<V3Call>, Option<Duration>) {
         if let Err(e) = self.check() {
             return (Err(e), self.timeout);
@@ -81,6 +89,7 @@ impl<'a> Dispatch<'a> for Read<'a> {
     }
 
     /// `quorum` has no v3 counterpart: v3 reads are linearizable already.
+    #[cfg(feature = "v3")]
     fn into_v3(self) -> (Result<V3Call>, Option<Duration>) {
         let call = if self.wait {
             V3Call::Wait(WaitOp {
@@ -108,6 +117,7 @@ impl<'a> Dispatch<'a> for Delete<'a> {
         self.request()
     }
 
+    #[cfg(feature = "v3")]
     fn into_v3(self) -> (Result<V3Call>, Option<Duration>) {
         if let Err(e) = self.check() {
             return (Err(e), self.timeout);

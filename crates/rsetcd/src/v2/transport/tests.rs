@@ -79,11 +79,13 @@ async fn each_timeout_gives_the_call_its_deadline() {
 
 // ----- Sorting a failed exchange -----
 
+#[cfg(feature = "tls")]
 fn refusal() -> io::Error {
     let alert = rustls::Error::AlertReceived(rustls::AlertDescription::CertificateRequired);
     io::Error::new(io::ErrorKind::InvalidData, alert)
 }
 
+#[cfg(feature = "tls")]
 #[test]
 fn a_tls_refusal_never_reached_etcd_whenever_it_shows() {
     let mut t = transport(&["https://127.0.0.1:1"], |b| b);
@@ -146,16 +148,19 @@ fn unsent_is_never_sent_and_sent_is_sent() {
         assert!(matches!(sent.error, Error::Transport { .. }), "{sent:?}");
     }
     // A TLS failure that is not a refusal of the handshake: after the request, sent.
-    let other = rustls::Error::AlertReceived(rustls::AlertDescription::DecodeError);
-    let sent = t.classify(
-        &endpoint,
-        ConnFailure::Sent {
-            error: io::Error::new(io::ErrorKind::InvalidData, other),
-            answered: false,
-        },
-    );
-    assert_eq!(sent.fate, Fate::Sent);
-    assert!(matches!(sent.error, Error::Transport { .. }), "{sent:?}");
+    #[cfg(feature = "tls")]
+    {
+        let other = rustls::Error::AlertReceived(rustls::AlertDescription::DecodeError);
+        let sent = t.classify(
+            &endpoint,
+            ConnFailure::Sent {
+                error: io::Error::new(io::ErrorKind::InvalidData, other),
+                answered: false,
+            },
+        );
+        assert_eq!(sent.fate, Fate::Sent);
+        assert!(matches!(sent.error, Error::Transport { .. }), "{sent:?}");
+    }
 }
 
 // ----- A fake v2 server -----
@@ -429,6 +434,7 @@ async fn only_a_pooled_connection_that_answered_nothing_gets_a_second_chance() {
     assert_eq!(fake.seen().len(), 1);
 }
 
+#[cfg(feature = "tls")]
 #[tokio::test]
 async fn a_server_refusing_the_client_certificate_after_the_handshake_never_got_the_write() {
     let pki = rsetcd_testkit::certs::TestPki::generate().unwrap();

@@ -11,7 +11,7 @@
 //!
 //! It also keeps the TLS failure that ends a connection (a certificate refused just after a TLS
 //! 1.3 handshake): `h2` turns an I/O error's source into text, so below it is the last place the
-//! `rustls::Error` can be seen, and the call it fails must be told that etcd never read it.
+//! `crate::tls::TlsError` can be seen, and the call it fails must be told that etcd never read it.
 
 use std::io::{self, IoSlice};
 use std::pin::Pin;
@@ -31,11 +31,11 @@ pub(super) struct Coalesce<S> {
     /// Whether the connection's task has yielded once since the acknowledgement was held.
     yielded: bool,
     /// Where the TLS failure that ended the connection is kept.
-    tls_failure: Arc<OnceLock<rustls::Error>>,
+    tls_failure: Arc<OnceLock<crate::tls::TlsError>>,
 }
 
 impl<S> Coalesce<S> {
-    pub(super) fn new(inner: S, tls_failure: Arc<OnceLock<rustls::Error>>) -> Coalesce<S> {
+    pub(super) fn new(inner: S, tls_failure: Arc<OnceLock<crate::tls::TlsError>>) -> Coalesce<S> {
         Coalesce {
             inner,
             held: Vec::with_capacity(PING_FRAME_LEN),

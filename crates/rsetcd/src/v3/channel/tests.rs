@@ -525,6 +525,7 @@ async fn a_connection_found_closed_before_the_hand_over_is_replaced() {
 
 // ----- TLS -----
 
+#[cfg(feature = "tls")]
 #[tokio::test]
 async fn a_server_refusing_the_client_certificate_after_the_handshake_never_got_the_call() {
     let pki = rsetcd_testkit::certs::TestPki::generate().unwrap();
