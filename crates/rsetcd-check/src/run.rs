@@ -359,6 +359,25 @@ pub fn run(cfg: &Config) -> Result<Outcome, String> {
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
         say("final writes done");
+        // A final read of every key, all faults healed: the final state is observed too (it
+        // settles lost writes whose events no watch delivered).
+        for key in traffic::v2_keys(V2_DIR, cfg.keys.max(1)) {
+            for _ in 0..5 {
+                if end_v2.get(&key).await.is_ok() {
+                    break;
+                }
+            }
+        }
+        let mut v3_keys = traffic::v3_keys(V3_PREFIX, cfg.keys.max(1));
+        v3_keys.extend(["p0", "p1", "lease"].map(|k| format!("{V3_PREFIX}{k}")));
+        for key in v3_keys {
+            for _ in 0..5 {
+                if end_v3.get(&key).await.is_ok() {
+                    break;
+                }
+            }
+        }
+        say("final reads done");
         stop_watch.store(true, Ordering::SeqCst);
         // Each watcher stops by itself within its grace; this bounds the lot.
         let grace = crate::record::GRACE + Duration::from_secs(15);

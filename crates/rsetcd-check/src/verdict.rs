@@ -99,11 +99,13 @@ impl fmt::Display for Report {
         writeln!(f, "failed without effect: {}", self.failed)?;
         writeln!(
             f,
-            "unknown outcomes settled by the watches: v2 {} applied, {} not; v3 {} applied, {} not",
+            "unknown outcomes settled by the watches: v2 {} applied, {} not, {} left; v3 {} applied, {} not, {} left",
             self.settled_v2.applied,
             self.settled_v2.dropped,
+            self.settled_v2.kept,
             self.settled_v3.applied,
-            self.settled_v3.dropped
+            self.settled_v3.dropped,
+            self.settled_v3.kept
         )?;
         let notes: Vec<&String> = self
             .v2_watch
@@ -313,6 +315,18 @@ pub fn check(log: &Log, bases: Bases) -> Report {
         .collect();
 
     // Watches.
+    // Only watches of the prefix (directory) that holds every key of the history vouch for
+    // what was not written; with none, nothing is dropped for want of an event.
+    let v3_full = full_prefix(
+        log.v3_watches.iter().map(|s| s.prefix.as_str()),
+        log.v3.iter().flat_map(|o| o.input.keys()),
+        names,
+    );
+    let v2_full = full_prefix(
+        log.v2_watches.iter().map(|s| s.prefix.as_str()),
+        log.v2.iter().map(|o| o.input.key()),
+        names,
+    );
     let (acked, writers) = v3_writes(log);
     report.v3_watch = watch::v3::validate(
         &log.v3_watches,
@@ -322,6 +336,7 @@ pub fn check(log: &Log, bases: Bases) -> Report {
             writers: &writers,
             base_rev: bases.v3_rev,
             lenient_progress: bases.lenient_progress,
+            full_prefix: Some(v3_full.as_str()),
         },
     );
     let (acked, writers) = v2_writes(log);
@@ -332,6 +347,7 @@ pub fn check(log: &Log, bases: Bases) -> Report {
             acked: &acked,
             writers: &writers,
             base_index: bases.v2_index,
+            full_prefix: Some(v2_full.as_str()),
         },
     );
     for (w, reached) in reached_v2(log) {
@@ -380,7 +396,12 @@ pub fn check(log: &Log, bases: Bases) -> Report {
     let patched_v2;
     let patched_v3;
     let v2_ops = if !report.v2_watch.gaps {
-        let (ops, n) = crate::patch::v2(v2_ops, &report.v2_watch.seen);
+        let obs = crate::patch::Observed {
+            watch: &report.v2_watch,
+            base: i64::try_from(bases.v2_index).unwrap_or(i64::MAX),
+            end: i64::try_from(bases.v2_end).unwrap_or(0),
+        };
+        let (ops, n) = crate::patch::v2(v2_ops, &obs);
         report.settled_v2 = n;
         patched_v2 = ops;
         &patched_v2
@@ -388,7 +409,12 @@ pub fn check(log: &Log, bases: Bases) -> Report {
         v2_ops
     };
     let v3_ops = if !report.v3_watch.gaps {
-        let (ops, n) = crate::patch::v3(v3_ops, &report.v3_watch.seen);
+        let obs = crate::patch::Observed {
+            watch: &report.v3_watch,
+            base: bases.v3_rev,
+            end: bases.v3_end,
+        };
+        let (ops, n) = crate::patch::v3(v3_ops, &obs);
         report.settled_v3 = n;
         patched_v3 = ops;
         &patched_v3
@@ -412,6 +438,20 @@ pub fn check(log: &Log, bases: Bases) -> Report {
     report.v3.unknown = log.v3.iter().filter(|o| o.is_unknown()).count();
     report.elapsed = start.elapsed();
     report
+}
+
+/// The shortest of the watched `prefixes` if every key starts with it (the watches of it see
+/// every write of the history), else a prefix no watch has.
+fn full_prefix<'a>(
+    prefixes: impl Iterator<Item = &'a str>,
+    mut keys: impl Iterator<Item = Sym>,
+    names: &Interner,
+) -> String {
+    const NONE: &str = "\u{0}no watch holds every key";
+    match prefixes.min_by_key(|p| p.len()) {
+        Some(p) if keys.all(|k| names.name(k).starts_with(p)) => p.to_string(),
+        _ => NONE.to_string(),
+    }
 }
 
 /// The acknowledged v3 writes and the writer of every value.

@@ -5,7 +5,8 @@
 //! timeout; GOAWAY and REFUSED_STREAM for v3) — while 4 v2 and 6 v3 clients (and one running
 //! leases) write, read, compare-and-swap and transact on 6 keys per API, and six watches follow
 //! both prefixes. The whole history must be linearizable, every watch must keep its guarantees,
-//! and every proxy fault must have fired.
+//! and every proxy fault must have fired; every key partition must get a verdict (a search that
+//! gave up fails the run).
 //!
 //! Ignored by default (it takes minutes): the test command runs it with
 //! `cargo test -p rsetcd-check --test bounded_run -- --ignored --nocapture`.
@@ -67,5 +68,11 @@ fn bounded_robustness_run() {
         );
     }
     assert!(r.v2.ops > 1000 && r.v3.ops > 1000, "{r}");
+    // A verdict on every partition: a search that gave up is a failure, not a pass.
+    assert_eq!(
+        r.v2.gave_up + r.v3.gave_up,
+        0,
+        "no verdict on some partitions: {r}"
+    );
     assert!(r.ok(), "{r}");
 }

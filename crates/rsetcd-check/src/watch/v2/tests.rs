@@ -43,6 +43,7 @@ impl Fixture {
                 acked,
                 writers: &self.writers,
                 base_index: 10,
+                full_prefix: None,
             },
         )
     }
