@@ -91,6 +91,9 @@ pub struct Outcome {
     pub longest_watch_delay: Duration,
     /// How long the traffic ran.
     pub traffic: Duration,
+    /// With `RSETCD_CHECK_COMPARE` set: the same log checked again under the former settling
+    /// rule ([`verdict::Settle::WatchOnly`]), to compare checker times.
+    pub former: Option<Report>,
 }
 
 fn proxied(urls: &[String], first: usize) -> Vec<String> {
@@ -406,6 +409,8 @@ pub fn run(cfg: &Config) -> Result<Outcome, String> {
         ..bases
     };
     let mut report = verdict::check(&log, bases);
+    let former = std::env::var_os("RSETCD_CHECK_COMPARE")
+        .map(|_| verdict::check_with(&log, bases, verdict::Settle::WatchOnly));
     for c in stuck {
         report.v3.violations.push(format!(
             "traffic client {c} was still in an operation 30 s after the traffic stopped"
@@ -427,6 +432,7 @@ pub fn run(cfg: &Config) -> Result<Outcome, String> {
         fired,
         longest_op: Duration::from_nanos(rec.longest()),
         traffic: traffic_time,
+        former,
     })
 }
 

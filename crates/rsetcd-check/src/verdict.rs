@@ -227,8 +227,24 @@ fn reached_v3(log: &crate::record::Log) -> std::collections::BTreeMap<usize, i64
 /// A budget of search steps per partition.
 pub const BUDGET: u64 = 20_000_000;
 
+/// How lost answers are settled before the search.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Settle {
+    /// By what was observed, where the observation is complete ([`crate::patch`]).
+    #[default]
+    Observed,
+    /// The former rule, kept to compare checker times on one history
+    /// ([`crate::patch::watch_only_v3`]; unsound where the watches have holes).
+    WatchOnly,
+}
+
 /// Checks a whole log.
 pub fn check(log: &Log, bases: Bases) -> Report {
+    check_with(log, bases, Settle::Observed)
+}
+
+/// Checks a whole log, settling lost answers as `settle` says.
+pub fn check_with(log: &Log, bases: Bases, settle: Settle) -> Report {
     let start = Instant::now();
     let names = &log.names;
     let mut report = Report {
@@ -401,7 +417,10 @@ pub fn check(log: &Log, bases: Bases) -> Report {
             base: i64::try_from(bases.v2_index).unwrap_or(i64::MAX),
             end: i64::try_from(bases.v2_end).unwrap_or(0),
         };
-        let (ops, n) = crate::patch::v2(v2_ops, &obs);
+        let (ops, n) = match settle {
+            Settle::Observed => crate::patch::v2(v2_ops, &obs),
+            Settle::WatchOnly => crate::patch::watch_only_v2(v2_ops, &obs.watch.seen),
+        };
         report.settled_v2 = n;
         patched_v2 = ops;
         &patched_v2
@@ -414,7 +433,10 @@ pub fn check(log: &Log, bases: Bases) -> Report {
             base: bases.v3_rev,
             end: bases.v3_end,
         };
-        let (ops, n) = crate::patch::v3(v3_ops, &obs);
+        let (ops, n) = match settle {
+            Settle::Observed => crate::patch::v3(v3_ops, &obs),
+            Settle::WatchOnly => crate::patch::watch_only_v3(v3_ops, &obs.watch.seen),
+        };
         report.settled_v3 = n;
         patched_v3 = ops;
         &patched_v3
