@@ -66,6 +66,46 @@ impl Observed<'_> {
     }
 }
 
+/// Deadlines of operations left unknown, by (client, invocation): the time by which each had
+/// taken effect if it ever did (see [`crate::wgl::Call::deadline`]).
+pub type Deadlines = HashMap<(usize, Time), Time>;
+
+/// The earliest completion of an answer at a revision of at least `h`, for every `h`: built
+/// from `(revision, completion)` pairs.
+struct Answered(Vec<(i64, Time)>);
+
+impl Answered {
+    fn new(mut at: Vec<(i64, Time)>) -> Answered {
+        at.sort_unstable();
+        let mut best = NEVER;
+        for a in at.iter_mut().rev() {
+            best = best.min(a.1);
+            a.1 = best;
+        }
+        Answered(at)
+    }
+
+    fn from(&self, h: i64) -> Time {
+        let i = self.0.partition_point(|&(r, _)| r < h);
+        self.0.get(i).map_or(NEVER, |a| a.1)
+    }
+}
+
+/// The deadline of an unknown write whose value nobody saw: had it happened at a revision up
+/// to the final write, that revision is in a hole of the watches' coverage (a covered one would
+/// hold its value) above `floor`; so it happened before any answer at or above the last such
+/// hole completed. (Had it happened after the final write, nothing observed it: the same as
+/// never.)
+fn unseen_deadline(floor: i64, obs: &Observed<'_>, answered: &Answered) -> Time {
+    if obs.end <= 0 {
+        return NEVER;
+    }
+    match obs.watch.last_hole((floor + 1).max(obs.base + 1), obs.end) {
+        Some(h) => answered.from(h),
+        None => NEVER,
+    }
+}
+
 /// For each operation, the greatest revision answered by an operation that completed before it
 /// was invoked (`rev_of` of an answer; 0 for none): its own revision, if it writes, is above.
 fn floors<I, O>(ops: &[Op<I, O>], rev_of: impl Fn(&O) -> Option<i64>) -> Vec<i64> {
@@ -141,13 +181,13 @@ fn bound(value: Sym, call: Time, obs: &Observed<'_>, reads: &Reads) -> Time {
     first.max(call)
 }
 
-/// The reference's deletes of `key` that no answer accounts for, with when they reached a
+/// Per key, the reference's deletes that no answer accounts for, with when they reached a
 /// watch: `(revision, arrival, deleted pair)`.
-fn unclaimed(
-    obs: &Observed<'_>,
-    claimed: &std::collections::HashSet<(Sym, i64)>,
-) -> HashMap<Sym, Vec<(i64, Time, Option<Pair>)>> {
-    let mut out: HashMap<Sym, Vec<(i64, Time, Option<Pair>)>> = HashMap::new();
+type Unclaimed = HashMap<Sym, Vec<(i64, Time, Option<Pair>)>>;
+
+/// The reference's deletes that no answer accounts for ([`Unclaimed`]).
+fn unclaimed(obs: &Observed<'_>, claimed: &std::collections::HashSet<(Sym, i64)>) -> Unclaimed {
+    let mut out = Unclaimed::new();
     for d in &obs.watch.deletes {
         if claimed.contains(&(d.key, d.rev)) {
             continue;
@@ -164,7 +204,7 @@ fn unclaimed(
 /// `None` ambiguous.
 fn match_deletes(
     unknown: &[(usize, Sym, Time)],
-    events: &HashMap<Sym, Vec<(i64, Time, Option<Pair>)>>,
+    events: &Unclaimed,
 ) -> HashMap<usize, Option<usize>> {
     let mut out = HashMap::new();
     let none = Vec::new();
@@ -215,8 +255,16 @@ fn node_seen(p: Pair) -> NodeSeen {
 pub fn v3(
     ops: &[Op<v3::Request, v3::Response>],
     obs: &Observed<'_>,
-) -> (Vec<Op<v3::Request, v3::Response>>, Settled) {
+) -> (Vec<Op<v3::Request, v3::Response>>, Settled, Deadlines) {
     let floor = floors(ops, |o| Some(o.rev()).filter(|r| *r > 0));
+    // Every answer's header revision: the member had applied everything up to it.
+    let answered = Answered::new(
+        ops.iter()
+            .filter_map(|o| Some((o.output.as_ref()?.rev(), o.ret)))
+            .filter(|&(r, _)| r > 0)
+            .collect(),
+    );
+    let mut deadlines = Deadlines::new();
     let reads = read_by(ops, |o, out| {
         let kv = |kv: &Kv| (kv.value, kv.mod_rev, kv.create_rev);
         match o {
@@ -318,6 +366,10 @@ pub fn v3(
                 None if complete => n.dropped += 1,
                 None => {
                     n.kept += 1;
+                    let d = unseen_deadline(floor[i], obs, &answered);
+                    if d != NEVER {
+                        deadlines.insert((op.client, op.call), d);
+                    }
                     out.push(op.clone());
                 }
             },
@@ -385,8 +437,14 @@ pub fn v3(
                     }
                     // No put seen: the success branch never ran; the failure branch only reads.
                     None if complete && revs.iter().all(Option::is_none) => n.dropped += 1,
-                    _ => {
+                    unseen => {
                         n.kept += 1;
+                        if unseen.is_none() && revs.iter().all(Option::is_none) {
+                            let d = unseen_deadline(floor[i], obs, &answered);
+                            if d != NEVER {
+                                deadlines.insert((op.client, op.call), d);
+                            }
+                        }
                         out.push(op.clone());
                     }
                 }
@@ -397,7 +455,7 @@ pub fn v3(
             }
         }
     }
-    (out, n)
+    (out, n, deadlines)
 }
 
 /// The v2 history with its unknown set, create, compare-and-swap, delete and
@@ -405,8 +463,23 @@ pub fn v3(
 pub fn v2(
     ops: &[Op<v2::Request, v2::Response>],
     obs: &Observed<'_>,
-) -> (Vec<Op<v2::Request, v2::Response>>, Settled) {
+) -> (Vec<Op<v2::Request, v2::Response>>, Settled, Deadlines) {
     let index = |i: u64| i64::try_from(i).unwrap_or(i64::MAX);
+    // The writes' own indexes (a read shows the key's, not the store's).
+    let answered = Answered::new(
+        ops.iter()
+            .filter_map(|o| match o.output? {
+                v2::Response::Node { node, .. } | v2::Response::Applied { node }
+                    if o.input.is_write() =>
+                {
+                    Some((index(node.modified), o.ret))
+                }
+                v2::Response::Deleted { index: i, .. } => Some((index(i), o.ret)),
+                _ => None,
+            })
+            .collect(),
+    );
+    let mut deadlines = Deadlines::new();
     let floor = floors(ops, |o| match o {
         v2::Response::Node { node, .. } | v2::Response::Applied { node } => {
             Some(index(node.modified))
@@ -485,6 +558,10 @@ pub fn v2(
                 None if complete => n.dropped += 1,
                 None => {
                     n.kept += 1;
+                    let d = unseen_deadline(floor[i], obs, &answered);
+                    if d != NEVER {
+                        deadlines.insert((op.client, op.call), d);
+                    }
                     out.push(op.clone());
                 }
             }
@@ -512,7 +589,7 @@ pub fn v2(
             }
         }
     }
-    (out, n)
+    (out, n, deadlines)
 }
 
 /// The former rule, kept to compare checker times on one history: an unknown put (or

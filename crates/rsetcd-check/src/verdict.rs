@@ -411,6 +411,7 @@ pub fn check_with(log: &Log, bases: Bases, settle: Settle) -> Report {
     let (v2_ops, v3_ops) = (&log.v2, &log.v3);
     let patched_v2;
     let patched_v3;
+    let (mut v2_deadlines, mut v3_deadlines) = Default::default();
     let v2_ops = if !report.v2_watch.gaps {
         let obs = crate::patch::Observed {
             watch: &report.v2_watch,
@@ -418,7 +419,11 @@ pub fn check_with(log: &Log, bases: Bases, settle: Settle) -> Report {
             end: i64::try_from(bases.v2_end).unwrap_or(0),
         };
         let (ops, n) = match settle {
-            Settle::Observed => crate::patch::v2(v2_ops, &obs),
+            Settle::Observed => {
+                let (ops, n, d) = crate::patch::v2(v2_ops, &obs);
+                v2_deadlines = d;
+                (ops, n)
+            }
             Settle::WatchOnly => crate::patch::watch_only_v2(v2_ops, &obs.watch.seen),
         };
         report.settled_v2 = n;
@@ -434,7 +439,11 @@ pub fn check_with(log: &Log, bases: Bases, settle: Settle) -> Report {
             end: bases.v3_end,
         };
         let (ops, n) = match settle {
-            Settle::Observed => crate::patch::v3(v3_ops, &obs),
+            Settle::Observed => {
+                let (ops, n, d) = crate::patch::v3(v3_ops, &obs);
+                v3_deadlines = d;
+                (ops, n)
+            }
             Settle::WatchOnly => crate::patch::watch_only_v3(v3_ops, &obs.watch.seen),
         };
         report.settled_v3 = n;
@@ -443,16 +452,25 @@ pub fn check_with(log: &Log, bases: Bases, settle: Settle) -> Report {
     } else {
         v3_ops
     };
-    report.v2 = partition::check(
+    let deadline = |d: &crate::patch::Deadlines, client: usize, call| {
+        d.get(&(client, call)).copied().unwrap_or(crate::wgl::NEVER)
+    };
+    report.v2 = partition::check_with_deadlines(
         &v2::V2,
         v2_ops,
         |r| vec![r.key()],
         BUDGET,
         |op| describe(op, names),
+        |op| deadline(&v2_deadlines, op.client, op.call),
     );
-    report.v3 = partition::check(&v3::V3, v3_ops, v3::Request::keys, BUDGET, |op| {
-        describe(op, names)
-    });
+    report.v3 = partition::check_with_deadlines(
+        &v3::V3,
+        v3_ops,
+        v3::Request::keys,
+        BUDGET,
+        |op| describe(op, names),
+        |op| deadline(&v3_deadlines, op.client, op.call),
+    );
     // Figures of what was recorded, not of what was left to search.
     report.v2.ops = log.v2.len();
     report.v2.unknown = log.v2.iter().filter(|o| o.is_unknown()).count();

@@ -52,6 +52,10 @@ pub struct Call<'a, I, O> {
     pub input: &'a I,
     /// Answer, or `None` when unknown.
     pub output: Option<&'a O>,
+    /// For an unknown outcome: the time by which the operation had taken effect if it ever did
+    /// ([`NEVER`]: no bound). At its deadline an operation not linearized yet is dropped for
+    /// good, so it stops being a candidate at every later point. Ignored for a known answer.
+    pub deadline: Time,
 }
 
 /// What the search found.
@@ -82,6 +86,11 @@ impl<I, O> Call<'_, I, O> {
     fn returns(&self) -> bool {
         self.output.is_some() && self.ret != NEVER
     }
+
+    /// Whether the operation has an unknown outcome and a deadline.
+    fn expires(&self) -> bool {
+        self.output.is_none() && self.deadline != NEVER
+    }
 }
 
 const HEAD: usize = 0;
@@ -94,6 +103,8 @@ struct Events {
     is_call: Vec<bool>,
     /// For a call event, its return event (or `NONE` for an unknown outcome).
     ret_of: Vec<usize>,
+    /// For each operation, its call event.
+    call_of: Vec<usize>,
     prev: Vec<usize>,
     next: Vec<usize>,
 }
@@ -107,6 +118,8 @@ impl Events {
             order.push((c.call, false, i));
             if c.returns() {
                 order.push((c.ret.max(c.call), true, i));
+            } else if c.expires() {
+                order.push((c.deadline.max(c.call), true, i));
             }
         }
         order.sort_unstable();
@@ -115,6 +128,7 @@ impl Events {
             op: vec![NONE; n],
             is_call: vec![false; n],
             ret_of: vec![NONE; n],
+            call_of: Vec::new(),
             prev: vec![NONE; n],
             next: vec![NONE; n],
         };
@@ -129,6 +143,7 @@ impl Events {
                 call_event[op] = e;
             }
         }
+        ev.call_of = call_event;
         for e in 0..n {
             ev.prev[e] = if e == 0 { NONE } else { e - 1 };
             ev.next[e] = if e + 1 < n { e + 1 } else { NONE };
@@ -200,6 +215,8 @@ fn zobrist(i: usize) -> u128 {
 
 struct Frame<S> {
     call: usize,
+    /// The operation was dropped at its deadline (not linearized): no alternatives.
+    dropped: bool,
     before: S,
     alternatives: Vec<S>,
     tried: usize,
@@ -261,6 +278,7 @@ pub fn check<M: Model>(model: &M, calls: &[Call<'_, M::Input, M::Output>], budge
             model.step(&state, c.input, c.output, &mut scratch);
             let mut frame = Frame {
                 call: entry,
+                dropped: false,
                 before: state.clone(),
                 alternatives: std::mem::take(&mut scratch),
                 tried: 0,
@@ -279,11 +297,38 @@ pub fn check<M: Model>(model: &M, calls: &[Call<'_, M::Input, M::Output>], budge
             }
             continue;
         }
+        let call = ev.call_of[op];
+        if calls[op].expires() {
+            // The deadline of an unknown operation not linearized: it never happened (if this
+            // configuration was explored before, it led nowhere).
+            linearized.flip(op);
+            if cache.insert((linearized, state.clone())) {
+                ev.lift(call);
+                stack.push(Frame {
+                    call,
+                    dropped: true,
+                    before: state.clone(),
+                    alternatives: Vec::new(),
+                    tried: 0,
+                });
+                entry = ev.next[entry];
+                continue;
+            }
+            linearized.flip(op);
+        }
         // A return event: its operation was not linearized in time; undo the last choice.
         if depth >= deepest.0 {
             deepest = (depth, op);
         }
-        let Some(mut frame) = stack.pop() else {
+        // Drops are forced moves: undo them on the way to the last choice.
+        let mut popped = stack.pop();
+        while let Some(f) = popped.as_ref().filter(|f| f.dropped) {
+            let (fcall, fop) = (f.call, ev.op[f.call]);
+            linearized.flip(fop);
+            ev.unlift(fcall);
+            popped = stack.pop();
+        }
+        let Some(mut frame) = popped else {
             return illegal(deepest);
         };
         let fop = ev.op[frame.call];
@@ -349,6 +394,7 @@ mod tests {
                 ret: *r,
                 input: i,
                 output: o.as_ref(),
+                deadline: NEVER,
             })
             .collect();
         check(&Register, &calls, 1_000_000)
@@ -430,27 +476,126 @@ mod tests {
                 ret: 10,
                 input: &Reg::Write(1),
                 output: Some(&None),
+                deadline: NEVER,
             },
             Call {
                 call: 5,
                 ret: NEVER,
                 input: &Reg::Write(2),
                 output: Some(&None),
+                deadline: NEVER,
             },
             Call {
                 call: 20,
                 ret: 30,
                 input: &Reg::Read,
                 output: Some(&Some(1)),
+                deadline: NEVER,
             },
             Call {
                 call: 40,
                 ret: 50,
                 input: &Reg::Read,
                 output: Some(&Some(2)),
+                deadline: NEVER,
             },
         ];
         assert_eq!(check(&Register, &calls, 1000), Verdict::Linearizable);
+    }
+
+    fn call<'a>(
+        c: Time,
+        r: Time,
+        i: &'a Reg,
+        o: Option<&'a Option<u32>>,
+        d: Time,
+    ) -> Call<'a, Reg, Option<u32>> {
+        Call {
+            call: c,
+            ret: r,
+            input: i,
+            output: o,
+            deadline: d,
+        }
+    }
+
+    #[test]
+    fn an_unknown_operation_with_a_deadline_happened_by_then_or_never() {
+        let (w1, w2, read) = (Reg::Write(1), Reg::Write(2), Reg::Read);
+        let (none, one, two) = (None, Some(1), Some(2));
+        // Unknown write of 2, which had taken effect by 15 if ever: not seen at 20 ...
+        let dropped = [
+            call(0, 10, &w1, Some(&none), NEVER),
+            call(5, 6, &w2, None, 15),
+            call(20, 30, &read, Some(&one), NEVER),
+        ];
+        assert_eq!(check(&Register, &dropped, 1000), Verdict::Linearizable);
+        // ... or seen at 20.
+        let placed = [
+            call(0, 3, &w1, Some(&none), NEVER),
+            call(5, 6, &w2, None, 15),
+            call(20, 30, &read, Some(&two), NEVER),
+        ];
+        assert_eq!(check(&Register, &placed, 1000), Verdict::Linearizable);
+        // But not first missing at 20 and then seen at 40: that needs it late.
+        let late = [
+            call(0, 10, &w1, Some(&none), NEVER),
+            call(5, 6, &w2, None, 15),
+            call(20, 30, &read, Some(&one), NEVER),
+            call(40, 50, &read, Some(&two), NEVER),
+        ];
+        assert!(matches!(
+            check(&Register, &late, 1000),
+            Verdict::Illegal { .. }
+        ));
+        let unbounded = [
+            call(0, 10, &w1, Some(&none), NEVER),
+            call(5, 6, &w2, None, NEVER),
+            call(20, 30, &read, Some(&one), NEVER),
+            call(40, 50, &read, Some(&two), NEVER),
+        ];
+        assert_eq!(check(&Register, &unbounded, 1000), Verdict::Linearizable);
+    }
+
+    #[test]
+    fn deadlines_keep_many_unknown_writes_from_exploding() {
+        // Round k: a known write of k, an unknown write nobody saw, a read of k; at the end a
+        // read of a value nobody wrote. Proving that wrong means trying every way of placing
+        // the unknown writes: 2^n without deadlines, a few per round with them.
+        let n = 400u32;
+        let bad = (Reg::Read, Some(7_777_777u32));
+        let inputs: Vec<(Reg, Reg, Reg)> = (0..n)
+            .map(|k| (Reg::Write(k + 1), Reg::Write(100_000 + k), Reg::Read))
+            .collect();
+        let outs: Vec<(Option<u32>, Option<u32>)> = (0..n).map(|k| (None, Some(k + 1))).collect();
+        let calls = |deadlines: bool| -> Vec<Call<'_, Reg, Option<u32>>> {
+            let mut v = Vec::new();
+            for k in 0..n as usize {
+                let t = 10 * k as Time;
+                v.push(call(t, t + 1, &inputs[k].0, Some(&outs[k].0), NEVER));
+                let d = if deadlines { t + 4 } else { NEVER };
+                v.push(call(t + 2, t + 3, &inputs[k].1, None, d));
+                v.push(call(t + 5, t + 6, &inputs[k].2, Some(&outs[k].1), NEVER));
+            }
+            v
+        };
+        assert_eq!(
+            check(&Register, &calls(true), 100_000),
+            Verdict::Linearizable
+        );
+        let end = 10 * Time::from(n);
+        let mut bounded = calls(true);
+        bounded.push(call(end, end + 1, &bad.0, Some(&bad.1), NEVER));
+        assert!(matches!(
+            check(&Register, &bounded, 100_000),
+            Verdict::Illegal { .. }
+        ));
+        let mut unbounded = calls(false);
+        unbounded.push(call(end, end + 1, &bad.0, Some(&bad.1), NEVER));
+        assert!(matches!(
+            check(&Register, &unbounded, 100_000),
+            Verdict::GaveUp { .. }
+        ));
     }
 
     #[test]
@@ -460,6 +605,7 @@ mod tests {
             ret: 1,
             input: &Reg::Read,
             output: Some(&Some(0)),
+            deadline: NEVER,
         }];
         assert_eq!(check(&Register, &calls, 0), Verdict::GaveUp { steps: 1 });
     }

@@ -70,7 +70,7 @@ fn seen_writes_are_pinned_with_a_bound_and_unseen_ones_dropped_where_watched() {
         base: 1,
         end: 20,
     };
-    let (ops, n) = v3(&[unknown(put(k, a)), unknown(put(k, b))], &obs);
+    let (ops, n, _) = v3(&[unknown(put(k, a)), unknown(put(k, b))], &obs);
     assert_eq!(
         n,
         Settled {
@@ -99,7 +99,7 @@ fn seen_writes_are_pinned_with_a_bound_and_unseen_ones_dropped_where_watched() {
         base: 1,
         end: 20,
     };
-    let (ops, n) = v3(&[unknown(put(k, a)), unknown(put(k, b))], &obs);
+    let (ops, n, _) = v3(&[unknown(put(k, a)), unknown(put(k, b))], &obs);
     assert_eq!(
         n,
         Settled {
@@ -124,11 +124,11 @@ fn seen_writes_are_pinned_with_a_bound_and_unseen_ones_dropped_where_watched() {
         ),
         op(0, 5, 6, put(k, b), None),
     ];
-    let (ops, n) = v3(&later, &obs);
+    let (ops, n, _) = v3(&later, &obs);
     assert_eq!(n.dropped, 1, "{ops:?}");
 
     // v2: the same, with the previous node filled in.
-    let (ops, n) = v2(
+    let (ops, n, _) = v2(
         &[
             unknown(v2::Request::Set(k, a)),
             unknown(v2::Request::Set(k, b)),
@@ -167,7 +167,7 @@ fn a_read_bounds_a_seen_write_too() {
             lease: 0,
         }),
     };
-    let (ops, _) = v3(
+    let (ops, _, _) = v3(
         &[
             unknown(put(k, a)),
             op(1, 10, 30, v3::Request::Get(k), Some(read)),
@@ -216,7 +216,7 @@ fn unknown_deletes_are_matched_with_the_deletes_nobody_answered() {
         // Invoked after the unclaimed delete reached a watch: deleted nothing.
         op(2, 60, 61, del(k), None),
     ];
-    let (out, n) = v3(&ops, &obs);
+    let (out, n, _) = v3(&ops, &obs);
     assert_eq!(
         n,
         Settled {
@@ -237,13 +237,13 @@ fn unknown_deletes_are_matched_with_the_deletes_nobody_answered() {
     );
     // Two unknown deletes that could each be the one: both stay unknown.
     let ops = [op(0, 10, 11, del(k), None), op(2, 12, 13, del(k), None)];
-    let (_, n) = v3(&ops, &obs);
+    let (_, n, _) = v3(&ops, &obs);
     assert_eq!(n.kept, 2);
 }
 
 /// The whole check of one key's history, patched by `w`.
 fn check_v3(ops: &[Op<v3::Request, v3::Response>], w: &WatchReport) -> partition::Linearizability {
-    let (ops, _) = v3(
+    let (ops, _, _) = v3(
         ops,
         &Observed {
             watch: w,
@@ -355,7 +355,7 @@ fn a_write_in_a_hole_of_the_watches_is_settled_by_a_read() {
             }),
         ),
     ];
-    let (patched, n) = v2(&ops, &obs);
+    let (patched, n, _) = v2(&ops, &obs);
     assert_eq!(n.applied, 1);
     assert_eq!(patched[1].ret, 22);
     assert!(
@@ -370,6 +370,41 @@ fn a_write_in_a_hole_of_the_watches_is_settled_by_a_read() {
     );
     assert!(l.violations.is_empty(), "{:?}", l.violations);
     // Unseen and in the hole: kept unknown, not dropped.
-    let (_, n) = v2(&ops[..2], &obs);
+    let (_, n, _) = v2(&ops[..2], &obs);
     assert_eq!(n.kept, 1);
+}
+
+#[test]
+fn a_write_unseen_in_a_hole_gets_a_deadline() {
+    // The watches covered 2..=10 and 30..=40: a lost put nobody saw, invoked after revision 10
+    // was answered, happened (if at all) at 11..=29, so before any answer at 29 or above.
+    let (k, a, b) = (Sym(0), Sym(1), Sym(2));
+    let mut w = watched(k, &[(a, 10, 5)], (2, 10));
+    w.cover(30, 40);
+    w.merge_covered();
+    let obs = Observed {
+        watch: &w,
+        base: 1,
+        end: 40,
+    };
+    let get = |rev| v3::Response::Get { rev, kv: None };
+    let ops = [
+        op(
+            1,
+            0,
+            4,
+            put(k, a),
+            Some(v3::Response::Put {
+                rev: 10,
+                prev: None,
+            }),
+        ),
+        op(0, 10, 12, put(k, b), None),
+        op(2, 20, 45, v3::Request::Get(Sym(5)), Some(get(25))),
+        op(3, 20, 60, v3::Request::Get(Sym(5)), Some(get(35))),
+        op(4, 20, 50, v3::Request::Get(Sym(5)), Some(get(31))),
+    ];
+    let (_, n, deadlines) = v3(&ops, &obs);
+    assert_eq!(n.kept, 1);
+    assert_eq!(deadlines.get(&(0, 10)), Some(&50));
 }

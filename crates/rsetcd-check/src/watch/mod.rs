@@ -90,6 +90,20 @@ impl WatchReport {
             .is_some_and(|&(lo, hi)| lo <= from && to <= hi)
     }
 
+    /// The greatest revision (index) in `from..=to` that no watch covered, if any.
+    pub fn last_hole(&self, from: i64, to: i64) -> Option<i64> {
+        let mut r = to;
+        for &(lo, hi) in self.covered.iter().rev() {
+            if hi < r {
+                break;
+            }
+            if lo <= r {
+                r = lo - 1;
+            }
+        }
+        (r >= from).then_some(r)
+    }
+
     /// Records that a watch delivered every event of `from..=to`.
     pub(crate) fn cover(&mut self, from: i64, to: i64) {
         if from <= to {
@@ -145,5 +159,11 @@ mod tests {
         assert!(!r.covers(4, 6));
         assert!(!r.covers(51, 51));
         assert!(r.covers(60, 59));
+        assert_eq!(r.last_hole(1, 60), Some(60));
+        assert_eq!(r.last_hole(1, 50), Some(39));
+        assert_eq!(r.last_hole(31, 50), Some(39));
+        assert_eq!(r.last_hole(5, 30), None);
+        assert_eq!(r.last_hole(1, 30), Some(4));
+        assert_eq!(r.last_hole(41, 45), None);
     }
 }
