@@ -95,15 +95,19 @@ impl Answered {
 /// to the final write, that revision is in a hole of the watches' coverage (a covered one would
 /// hold its value) above `floor`; so it happened before any answer at or above the last such
 /// hole completed. (Had it happened after the final write, nothing observed it: the same as
-/// never.)
-fn unseen_deadline(floor: i64, obs: &Observed<'_>, answered: &Answered) -> Time {
+/// never.) `None`: there is no hole, it did not happen up to the final write.
+fn hole_deadline(floor: i64, obs: &Observed<'_>, answered: &Answered) -> Option<Time> {
     if obs.end <= 0 {
-        return NEVER;
+        return Some(NEVER);
     }
-    match obs.watch.last_hole((floor + 1).max(obs.base + 1), obs.end) {
-        Some(h) => answered.from(h),
-        None => NEVER,
-    }
+    obs.watch
+        .last_hole((floor + 1).max(obs.base + 1), obs.end)
+        .map(|h| answered.from(h))
+}
+
+/// [`hole_deadline`], [`NEVER`] for none.
+fn unseen_deadline(floor: i64, obs: &Observed<'_>, answered: &Answered) -> Time {
+    hole_deadline(floor, obs, answered).unwrap_or(NEVER)
 }
 
 /// For each operation, the greatest revision answered by an operation that completed before it
@@ -199,27 +203,40 @@ fn unclaimed(obs: &Observed<'_>, claimed: &std::collections::HashSet<(Sym, i64)>
     out
 }
 
-/// Matches unknown deletes (`(op index, key)`) with the unclaimed deletes of their keys: for
-/// each, `Some(Some(i))` pinned to delete `i` of its key, `Some(None)` no delete can be its,
-/// `None` ambiguous.
+/// How the unknown deletes (`(op index, key, invocation, floor)`) match the unclaimed deletes of
+/// their keys (those after the floor that reached a watch after the invocation): per operation,
+/// `Some(Some(i))` pinned to delete `i` of its key (it and that delete can only be each
+/// other's), `Some(None)` no delete can be its, `None` ambiguous; and for the operations with
+/// candidates, when the last of them reached a watch.
 fn match_deletes(
-    unknown: &[(usize, Sym, Time)],
+    unknown: &[(usize, Sym, Time, i64)],
     events: &Unclaimed,
-) -> HashMap<usize, Option<usize>> {
+) -> (HashMap<usize, Option<usize>>, HashMap<usize, Time>) {
     let mut out = HashMap::new();
+    let mut latest = HashMap::new();
     let none = Vec::new();
-    for &(op, key, call) in unknown {
+    let mut by_key: HashMap<Sym, Vec<(usize, Time, i64)>> = HashMap::new();
+    for &(op, key, call, floor) in unknown {
+        by_key.entry(key).or_default().push((op, call, floor));
+    }
+    for &(op, key, call, floor) in unknown {
         let evs = events.get(&key).unwrap_or(&none);
-        let mine: Vec<usize> = (0..evs.len()).filter(|&i| evs[i].1 > call).collect();
+        let mine: Vec<usize> = (0..evs.len())
+            .filter(|&i| evs[i].1 > call && evs[i].0 > floor)
+            .collect();
+        if let Some(t) = mine.iter().map(|&i| evs[i].1).max() {
+            latest.insert(op, t);
+        }
         match mine.as_slice() {
             [] => {
                 out.insert(op, None);
             }
             [i] => {
                 // The delete must have no other candidate.
-                let rivals = unknown
+                let (rev, at) = (evs[*i].0, evs[*i].1);
+                let rivals = by_key[&key]
                     .iter()
-                    .filter(|&&(o, k, c)| o != op && k == key && c < evs[*i].1)
+                    .filter(|&&(o, c, f)| o != op && c < at && f < rev)
                     .count();
                 if rivals == 0 {
                     out.insert(op, Some(*i));
@@ -228,7 +245,22 @@ fn match_deletes(
             _ => {}
         }
     }
-    out
+    (out, latest)
+}
+
+/// The deadline of a kept unknown delete: it took effect (if it deleted anything) at one of its
+/// candidate deletes, before the last of them reached a watch, or in a hole of the coverage.
+fn delete_deadline(
+    latest: Option<Time>,
+    floor: i64,
+    obs: &Observed<'_>,
+    answered: &Answered,
+) -> Time {
+    let hole = hole_deadline(floor, obs, answered);
+    match (latest, hole) {
+        (None, None) => NEVER,
+        (a, b) => a.unwrap_or(0).max(b.unwrap_or(0)),
+    }
 }
 
 fn kv(p: Pair) -> Kv {
@@ -315,17 +347,17 @@ pub fn v3(
         }
     }
     let events = unclaimed(obs, &claimed);
-    let deletes: Vec<(usize, Sym, Time)> = ops
+    let deletes: Vec<(usize, Sym, Time, i64)> = ops
         .iter()
         .enumerate()
         .filter_map(|(i, op)| match (&op.input, &op.output) {
             (v3::Request::Delete { key, .. }, None) if !leased.contains(key) => {
-                Some((i, *key, op.call))
+                Some((i, *key, op.call, floor[i]))
             }
             _ => None,
         })
         .collect();
-    let matched = match_deletes(&deletes, &events);
+    let (matched, latest) = match_deletes(&deletes, &events);
 
     let mut out = Vec::with_capacity(ops.len());
     let mut n = Settled::default();
@@ -396,6 +428,10 @@ pub fn v3(
                 Some(None) if complete => n.dropped += 1,
                 _ => {
                     n.kept += 1;
+                    let d = delete_deadline(latest.get(&i).copied(), floor[i], obs, &answered);
+                    if d != NEVER {
+                        deadlines.insert((op.client, op.call), d);
+                    }
                     out.push(op.clone());
                 }
             },
@@ -505,17 +541,17 @@ pub fn v2(
         }
     }
     let events = unclaimed(obs, &claimed);
-    let deletes: Vec<(usize, Sym, Time)> = ops
+    let deletes: Vec<(usize, Sym, Time, i64)> = ops
         .iter()
         .enumerate()
         .filter_map(|(i, op)| match (op.input, &op.output) {
             (v2::Request::Delete(k) | v2::Request::Cad { key: k, .. }, None) => {
-                Some((i, k, op.call))
+                Some((i, k, op.call, floor[i]))
             }
             _ => None,
         })
         .collect();
-    let matched = match_deletes(&deletes, &events);
+    let (matched, latest) = match_deletes(&deletes, &events);
 
     let mut out = Vec::with_capacity(ops.len());
     let mut n = Settled::default();
@@ -585,6 +621,10 @@ pub fn v2(
             Some(None) if complete => n.dropped += 1,
             _ => {
                 n.kept += 1;
+                let d = delete_deadline(latest.get(&i).copied(), floor[i], obs, &answered);
+                if d != NEVER {
+                    deadlines.insert((op.client, op.call), d);
+                }
                 out.push(op.clone());
             }
         }

@@ -276,6 +276,11 @@ pub fn check<M: Model>(model: &M, calls: &[Call<'_, M::Input, M::Output>], budge
             let c = &calls[op];
             scratch.clear();
             model.step(&state, c.input, c.output, &mut scratch);
+            if c.output.is_none() {
+                // An unknown operation that changes nothing here is better left out: placed, it
+                // could not be placed later.
+                scratch.retain(|s| *s != state);
+            }
             let mut frame = Frame {
                 call: entry,
                 dropped: false,
