@@ -203,46 +203,107 @@ fn unclaimed(obs: &Observed<'_>, claimed: &std::collections::HashSet<(Sym, i64)>
     out
 }
 
-/// How the unknown deletes (`(op index, key, invocation, floor)`) match the unclaimed deletes of
-/// their keys (those after the floor that reached a watch after the invocation): per operation,
-/// `Some(Some(i))` pinned to delete `i` of its key (it and that delete can only be each
-/// other's), `Some(None)` no delete can be its, `None` ambiguous; and for the operations with
-/// candidates, when the last of them reached a watch.
+/// An unknown delete to match: its operation's index, key, invocation, floor and, for a v2
+/// compare-and-delete, the value and modified index the deleted node must have had.
+#[derive(Debug, Clone, Copy)]
+struct LostDelete {
+    op: usize,
+    key: Sym,
+    call: Time,
+    floor: i64,
+    prev_value: Option<Sym>,
+    prev_index: Option<i64>,
+}
+
+/// How the unknown deletes match the unclaimed deletes of their keys. A delete of the reference
+/// that no answer accounts for was made by one of the unknown deletes that could have made it
+/// (invoked before it reached a watch, with a floor below its revision, conditions met); each
+/// made at most one. Deletes with a single possible maker are given to it, which takes that
+/// maker away from the others, until nothing changes. Per operation: `Some(Some(i))` pinned to
+/// delete `i` of its key, `Some(None)` no delete is left for it, `None` ambiguous; and for the
+/// ambiguous ones, when the last of their candidates reached a watch.
 fn match_deletes(
-    unknown: &[(usize, Sym, Time, i64)],
+    unknown: &[LostDelete],
     events: &Unclaimed,
 ) -> (HashMap<usize, Option<usize>>, HashMap<usize, Time>) {
-    let mut out = HashMap::new();
-    let mut latest = HashMap::new();
     let none = Vec::new();
-    let mut by_key: HashMap<Sym, Vec<(usize, Time, i64)>> = HashMap::new();
-    for &(op, key, call, floor) in unknown {
-        by_key.entry(key).or_default().push((op, call, floor));
-    }
-    for &(op, key, call, floor) in unknown {
-        let evs = events.get(&key).unwrap_or(&none);
+    // Candidates both ways, per (key, event index) and per operation.
+    let mut of_op: HashMap<usize, Vec<usize>> = HashMap::new();
+    let mut of_event: HashMap<(Sym, usize), Vec<usize>> = HashMap::new();
+    for d in unknown {
+        let evs = events.get(&d.key).unwrap_or(&none);
         let mine: Vec<usize> = (0..evs.len())
-            .filter(|&i| evs[i].1 > call && evs[i].0 > floor)
+            .filter(|&i| {
+                let (rev, at, prev) = evs[i];
+                at > d.call
+                    && rev > d.floor
+                    && d.prev_value
+                        .is_none_or(|v| prev.is_some_and(|p| p.value == v))
+                    && d.prev_index
+                        .is_none_or(|x| prev.is_some_and(|p| p.rev == x))
+            })
             .collect();
-        if let Some(t) = mine.iter().map(|&i| evs[i].1).max() {
-            latest.insert(op, t);
+        for &i in &mine {
+            of_event.entry((d.key, i)).or_default().push(d.op);
         }
-        match mine.as_slice() {
-            [] => {
-                out.insert(op, None);
+        of_op.insert(d.op, mine);
+    }
+    let key_of: HashMap<usize, Sym> = unknown.iter().map(|d| (d.op, d.key)).collect();
+    let mut pinned: HashMap<usize, usize> = HashMap::new();
+    let mut taken: std::collections::HashSet<(Sym, usize)> = std::collections::HashSet::new();
+    loop {
+        let forced: Vec<((Sym, usize), usize)> = of_event
+            .iter()
+            .filter(|(e, ops)| !taken.contains(e) && ops.len() == 1)
+            .map(|(e, ops)| (*e, ops[0]))
+            .collect();
+        let mut changed = false;
+        for (e, op) in forced {
+            if taken.contains(&e) || pinned.contains_key(&op) {
+                continue;
             }
-            [i] => {
-                // The delete must have no other candidate.
-                let (rev, at) = (evs[*i].0, evs[*i].1);
-                let rivals = by_key[&key]
-                    .iter()
-                    .filter(|&&(o, c, f)| o != op && c < at && f < rev)
-                    .count();
-                if rivals == 0 {
-                    out.insert(op, Some(*i));
+            // Still its only maker?
+            if of_event.get(&e).is_none_or(|ops| ops != &[op]) {
+                continue;
+            }
+            pinned.insert(op, e.1);
+            taken.insert(e);
+            changed = true;
+            // The operation made this one, no other.
+            for other in of_op.get(&op).cloned().unwrap_or_default() {
+                if other != e.1 {
+                    if let Some(ops) = of_event.get_mut(&(e.0, other)) {
+                        ops.retain(|o| *o != op);
+                    }
                 }
             }
-            _ => {}
+            of_op.insert(op, vec![e.1]);
+        }
+        // Taken deletes are no longer candidates of anyone else.
+        for (op, evs) in of_op.iter_mut() {
+            if pinned.contains_key(op) {
+                continue;
+            }
+            let before = evs.len();
+            evs.retain(|i| !taken.contains(&(key_of[op], *i)));
+            changed |= evs.len() != before;
+        }
+        if !changed {
+            break;
+        }
+    }
+    let mut out = HashMap::new();
+    let mut latest = HashMap::new();
+    for d in unknown {
+        if let Some(&i) = pinned.get(&d.op) {
+            out.insert(d.op, Some(i));
+            continue;
+        }
+        let evs = &of_op[&d.op];
+        if evs.is_empty() {
+            out.insert(d.op, None);
+        } else if let Some(t) = evs.iter().map(|&i| events[&d.key][i].1).max() {
+            latest.insert(d.op, t);
         }
     }
     (out, latest)
@@ -347,13 +408,18 @@ pub fn v3(
         }
     }
     let events = unclaimed(obs, &claimed);
-    let deletes: Vec<(usize, Sym, Time, i64)> = ops
+    let deletes: Vec<LostDelete> = ops
         .iter()
         .enumerate()
         .filter_map(|(i, op)| match (&op.input, &op.output) {
-            (v3::Request::Delete { key, .. }, None) if !leased.contains(key) => {
-                Some((i, *key, op.call, floor[i]))
-            }
+            (v3::Request::Delete { key, .. }, None) if !leased.contains(key) => Some(LostDelete {
+                op: i,
+                key: *key,
+                call: op.call,
+                floor: floor[i],
+                prev_value: None,
+                prev_index: None,
+            }),
             _ => None,
         })
         .collect();
@@ -541,14 +607,30 @@ pub fn v2(
         }
     }
     let events = unclaimed(obs, &claimed);
-    let deletes: Vec<(usize, Sym, Time, i64)> = ops
+    let deletes: Vec<LostDelete> = ops
         .iter()
         .enumerate()
-        .filter_map(|(i, op)| match (op.input, &op.output) {
-            (v2::Request::Delete(k) | v2::Request::Cad { key: k, .. }, None) => {
-                Some((i, k, op.call, floor[i]))
-            }
-            _ => None,
+        .filter_map(|(i, op)| {
+            let (key, prev_value, prev_index) = match (op.input, &op.output) {
+                (v2::Request::Delete(k), None) => (k, None, None),
+                (
+                    v2::Request::Cad {
+                        key,
+                        prev_value,
+                        prev_index,
+                    },
+                    None,
+                ) => (key, prev_value, prev_index.map(index)),
+                _ => return None,
+            };
+            Some(LostDelete {
+                op: i,
+                key,
+                call: op.call,
+                floor: floor[i],
+                prev_value,
+                prev_index,
+            })
         })
         .collect();
     let (matched, latest) = match_deletes(&deletes, &events);

@@ -408,3 +408,53 @@ fn a_write_unseen_in_a_hole_gets_a_deadline() {
     assert_eq!(n.kept, 1);
     assert_eq!(deadlines.get(&(0, 10)), Some(&50));
 }
+
+#[test]
+fn a_delete_with_one_possible_maker_is_given_to_it() {
+    // Unclaimed deletes at 5 (seen at 50) and 9 (seen at 90); lost deletes invoked at 10 and at
+    // 60. Only the first can have made the one at 5, so the second made the one at 9.
+    let (k, a) = (Sym(0), Sym(1));
+    let mut w = watched(k, &[(a, 3, 4)], (2, 20));
+    w.deletes = vec![
+        RefDelete {
+            key: k,
+            rev: 5,
+            at: Some(50),
+            prev: Some(pair(k, a, 3)),
+        },
+        RefDelete {
+            key: k,
+            rev: 9,
+            at: Some(90),
+            prev: Some(pair(k, Sym(7), 7)),
+        },
+    ];
+    let obs = Observed {
+        watch: &w,
+        base: 1,
+        end: 20,
+    };
+    let del = |key| v3::Request::Delete {
+        key,
+        prev_kv: false,
+    };
+    let ops = [op(0, 10, 11, del(k), None), op(2, 60, 61, del(k), None)];
+    let (out, n, _) = v3(&ops, &obs);
+    assert_eq!(n.applied, 2, "{out:?}");
+    assert_eq!(out[0].ret, 50);
+    assert_eq!(out[1].ret, 90);
+    // A v2 compare-and-delete on an index the deleted node never had made neither.
+    let ops = [op(
+        0,
+        10,
+        11,
+        v2::Request::Cad {
+            key: k,
+            prev_value: None,
+            prev_index: Some(1),
+        },
+        None,
+    )];
+    let (_, n, _) = v2(&ops, &obs);
+    assert_eq!(n.dropped, 1);
+}
