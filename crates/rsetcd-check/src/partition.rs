@@ -130,11 +130,23 @@ where
                     describe(bad)
                 ));
             }
-            Verdict::GaveUp { steps } => {
+            Verdict::GaveUp {
+                steps,
+                linearized,
+                op,
+            } => {
                 out.gave_up += 1;
+                let unknown = calls.iter().filter(|c| c.output.is_none()).count();
+                let bounded = calls
+                    .iter()
+                    .filter(|c| c.output.is_none() && c.deadline != NEVER)
+                    .count();
                 out.violations.push(format!(
-                    "no verdict: the search gave up after {steps} steps on {} ops",
-                    group.len()
+                    "no verdict: the search gave up after {steps} steps on {} ops ({unknown} \
+                     unknown, {bounded} of them with a deadline; deepest attempt: {linearized} \
+                     placed, then stuck at {})",
+                    group.len(),
+                    describe(&ops[group[op]])
                 ));
             }
         }
