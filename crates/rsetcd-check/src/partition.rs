@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use std::fmt::Debug;
 use std::time::{Duration, Instant};
 
-use crate::history::{Op, Sym};
-use crate::wgl::{self, Call, Model, Verdict};
+use crate::history::{Op, Sym, Time};
+use crate::wgl::{self, Call, Model, Verdict, NEVER};
 
 /// Groups of operation indexes whose keys never meet another group's.
 pub fn partition(keys: &[Vec<Sym>]) -> Vec<Vec<usize>> {
@@ -80,6 +80,22 @@ pub fn check<M: Model>(
 where
     M::Input: Debug,
 {
+    check_with_deadlines(model, ops, keys, budget, describe, |_| NEVER)
+}
+
+/// [`check`], with `deadline` giving each operation of unknown outcome the time by which it
+/// had taken effect if it ever did ([`NEVER`]: none; see [`Call::deadline`]).
+pub fn check_with_deadlines<M: Model>(
+    model: &M,
+    ops: &[Op<M::Input, M::Output>],
+    keys: impl Fn(&M::Input) -> Vec<Sym>,
+    budget: u64,
+    describe: impl Fn(&Op<M::Input, M::Output>) -> String,
+    deadline: impl Fn(&Op<M::Input, M::Output>) -> Time,
+) -> Linearizability
+where
+    M::Input: Debug,
+{
     let start = Instant::now();
     let key_sets: Vec<Vec<Sym>> = ops.iter().map(|o| keys(&o.input)).collect();
     let groups = partition(&key_sets);
@@ -97,6 +113,11 @@ where
                 ret: ops[i].ret,
                 input: &ops[i].input,
                 output: ops[i].output.as_ref(),
+                deadline: if ops[i].output.is_none() {
+                    deadline(&ops[i])
+                } else {
+                    NEVER
+                },
             })
             .collect();
         match wgl::check(model, &calls, budget) {
@@ -109,11 +130,23 @@ where
                     describe(bad)
                 ));
             }
-            Verdict::GaveUp { steps } => {
+            Verdict::GaveUp {
+                steps,
+                linearized,
+                op,
+            } => {
                 out.gave_up += 1;
+                let unknown = calls.iter().filter(|c| c.output.is_none()).count();
+                let bounded = calls
+                    .iter()
+                    .filter(|c| c.output.is_none() && c.deadline != NEVER)
+                    .count();
                 out.violations.push(format!(
-                    "no verdict: the search gave up after {steps} steps on {} ops",
-                    group.len()
+                    "no verdict: the search gave up after {steps} steps on {} ops ({unknown} \
+                     unknown, {bounded} of them with a deadline; deepest attempt: {linearized} \
+                     placed, then stuck at {})",
+                    group.len(),
+                    describe(&ops[group[op]])
                 ));
             }
         }

@@ -91,6 +91,9 @@ pub struct Outcome {
     pub longest_watch_delay: Duration,
     /// How long the traffic ran.
     pub traffic: Duration,
+    /// With `RSETCD_CHECK_COMPARE` set: the same log checked again under the former settling
+    /// rule ([`verdict::Settle::WatchOnly`]), to compare checker times.
+    pub former: Option<Report>,
 }
 
 fn proxied(urls: &[String], first: usize) -> Vec<String> {
@@ -359,6 +362,25 @@ pub fn run(cfg: &Config) -> Result<Outcome, String> {
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
         say("final writes done");
+        // A final read of every key, all faults healed: the final state is observed too (it
+        // settles lost writes whose events no watch delivered).
+        for key in traffic::v2_keys(V2_DIR, cfg.keys.max(1)) {
+            for _ in 0..5 {
+                if end_v2.get(&key).await.is_ok() {
+                    break;
+                }
+            }
+        }
+        let mut v3_keys = traffic::v3_keys(V3_PREFIX, cfg.keys.max(1));
+        v3_keys.extend(["p0", "p1", "lease"].map(|k| format!("{V3_PREFIX}{k}")));
+        for key in v3_keys {
+            for _ in 0..5 {
+                if end_v3.get(&key).await.is_ok() {
+                    break;
+                }
+            }
+        }
+        say("final reads done");
         stop_watch.store(true, Ordering::SeqCst);
         // Each watcher stops by itself within its grace; this bounds the lot.
         let grace = crate::record::GRACE + Duration::from_secs(15);
@@ -387,6 +409,8 @@ pub fn run(cfg: &Config) -> Result<Outcome, String> {
         ..bases
     };
     let mut report = verdict::check(&log, bases);
+    let former = std::env::var_os("RSETCD_CHECK_COMPARE")
+        .map(|_| verdict::check_with(&log, bases, verdict::Settle::WatchOnly));
     for c in stuck {
         report.v3.violations.push(format!(
             "traffic client {c} was still in an operation 30 s after the traffic stopped"
@@ -408,6 +432,7 @@ pub fn run(cfg: &Config) -> Result<Outcome, String> {
         fired,
         longest_op: Duration::from_nanos(rec.longest()),
         traffic: traffic_time,
+        former,
     })
 }
 

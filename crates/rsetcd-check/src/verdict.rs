@@ -99,11 +99,13 @@ impl fmt::Display for Report {
         writeln!(f, "failed without effect: {}", self.failed)?;
         writeln!(
             f,
-            "unknown outcomes settled by the watches: v2 {} applied, {} not; v3 {} applied, {} not",
+            "unknown outcomes settled by the watches: v2 {} applied, {} not, {} left; v3 {} applied, {} not, {} left",
             self.settled_v2.applied,
             self.settled_v2.dropped,
+            self.settled_v2.kept,
             self.settled_v3.applied,
-            self.settled_v3.dropped
+            self.settled_v3.dropped,
+            self.settled_v3.kept
         )?;
         let notes: Vec<&String> = self
             .v2_watch
@@ -225,8 +227,24 @@ fn reached_v3(log: &crate::record::Log) -> std::collections::BTreeMap<usize, i64
 /// A budget of search steps per partition.
 pub const BUDGET: u64 = 20_000_000;
 
+/// How lost answers are settled before the search.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Settle {
+    /// By what was observed, where the observation is complete ([`crate::patch`]).
+    #[default]
+    Observed,
+    /// The former rule, kept to compare checker times on one history
+    /// ([`crate::patch::watch_only_v3`]; unsound where the watches have holes).
+    WatchOnly,
+}
+
 /// Checks a whole log.
 pub fn check(log: &Log, bases: Bases) -> Report {
+    check_with(log, bases, Settle::Observed)
+}
+
+/// Checks a whole log, settling lost answers as `settle` says.
+pub fn check_with(log: &Log, bases: Bases, settle: Settle) -> Report {
     let start = Instant::now();
     let names = &log.names;
     let mut report = Report {
@@ -313,6 +331,18 @@ pub fn check(log: &Log, bases: Bases) -> Report {
         .collect();
 
     // Watches.
+    // Only watches of the prefix (directory) that holds every key of the history vouch for
+    // what was not written; with none, nothing is dropped for want of an event.
+    let v3_full = full_prefix(
+        log.v3_watches.iter().map(|s| s.prefix.as_str()),
+        log.v3.iter().flat_map(|o| o.input.keys()),
+        names,
+    );
+    let v2_full = full_prefix(
+        log.v2_watches.iter().map(|s| s.prefix.as_str()),
+        log.v2.iter().map(|o| o.input.key()),
+        names,
+    );
     let (acked, writers) = v3_writes(log);
     report.v3_watch = watch::v3::validate(
         &log.v3_watches,
@@ -322,6 +352,7 @@ pub fn check(log: &Log, bases: Bases) -> Report {
             writers: &writers,
             base_rev: bases.v3_rev,
             lenient_progress: bases.lenient_progress,
+            full_prefix: Some(v3_full.as_str()),
         },
     );
     let (acked, writers) = v2_writes(log);
@@ -332,6 +363,7 @@ pub fn check(log: &Log, bases: Bases) -> Report {
             acked: &acked,
             writers: &writers,
             base_index: bases.v2_index,
+            full_prefix: Some(v2_full.as_str()),
         },
     );
     for (w, reached) in reached_v2(log) {
@@ -379,8 +411,21 @@ pub fn check(log: &Log, bases: Bases) -> Report {
     let (v2_ops, v3_ops) = (&log.v2, &log.v3);
     let patched_v2;
     let patched_v3;
+    let (mut v2_deadlines, mut v3_deadlines) = Default::default();
     let v2_ops = if !report.v2_watch.gaps {
-        let (ops, n) = crate::patch::v2(v2_ops, &report.v2_watch.seen);
+        let obs = crate::patch::Observed {
+            watch: &report.v2_watch,
+            base: i64::try_from(bases.v2_index).unwrap_or(i64::MAX),
+            end: i64::try_from(bases.v2_end).unwrap_or(0),
+        };
+        let (ops, n) = match settle {
+            Settle::Observed => {
+                let (ops, n, d) = crate::patch::v2(v2_ops, &obs);
+                v2_deadlines = d;
+                (ops, n)
+            }
+            Settle::WatchOnly => crate::patch::watch_only_v2(v2_ops, &obs.watch.seen),
+        };
         report.settled_v2 = n;
         patched_v2 = ops;
         &patched_v2
@@ -388,23 +433,44 @@ pub fn check(log: &Log, bases: Bases) -> Report {
         v2_ops
     };
     let v3_ops = if !report.v3_watch.gaps {
-        let (ops, n) = crate::patch::v3(v3_ops, &report.v3_watch.seen);
+        let obs = crate::patch::Observed {
+            watch: &report.v3_watch,
+            base: bases.v3_rev,
+            end: bases.v3_end,
+        };
+        let (ops, n) = match settle {
+            Settle::Observed => {
+                let (ops, n, d) = crate::patch::v3(v3_ops, &obs);
+                v3_deadlines = d;
+                (ops, n)
+            }
+            Settle::WatchOnly => crate::patch::watch_only_v3(v3_ops, &obs.watch.seen),
+        };
         report.settled_v3 = n;
         patched_v3 = ops;
         &patched_v3
     } else {
         v3_ops
     };
-    report.v2 = partition::check(
+    let deadline = |d: &crate::patch::Deadlines, client: usize, call| {
+        d.get(&(client, call)).copied().unwrap_or(crate::wgl::NEVER)
+    };
+    report.v2 = partition::check_with_deadlines(
         &v2::V2,
         v2_ops,
         |r| vec![r.key()],
         BUDGET,
         |op| describe(op, names),
+        |op| deadline(&v2_deadlines, op.client, op.call),
     );
-    report.v3 = partition::check(&v3::V3, v3_ops, v3::Request::keys, BUDGET, |op| {
-        describe(op, names)
-    });
+    report.v3 = partition::check_with_deadlines(
+        &v3::V3,
+        v3_ops,
+        v3::Request::keys,
+        BUDGET,
+        |op| describe(op, names),
+        |op| deadline(&v3_deadlines, op.client, op.call),
+    );
     // Figures of what was recorded, not of what was left to search.
     report.v2.ops = log.v2.len();
     report.v2.unknown = log.v2.iter().filter(|o| o.is_unknown()).count();
@@ -412,6 +478,20 @@ pub fn check(log: &Log, bases: Bases) -> Report {
     report.v3.unknown = log.v3.iter().filter(|o| o.is_unknown()).count();
     report.elapsed = start.elapsed();
     report
+}
+
+/// The shortest of the watched `prefixes` if every key starts with it (the watches of it see
+/// every write of the history), else a prefix no watch has.
+fn full_prefix<'a>(
+    prefixes: impl Iterator<Item = &'a str>,
+    mut keys: impl Iterator<Item = Sym>,
+    names: &Interner,
+) -> String {
+    const NONE: &str = "\u{0}no watch holds every key";
+    match prefixes.min_by_key(|p| p.len()) {
+        Some(p) if keys.all(|k| names.name(k).starts_with(p)) => p.to_string(),
+        _ => NONE.to_string(),
+    }
 }
 
 /// The acknowledged v3 writes and the writer of every value.

@@ -52,6 +52,10 @@ pub struct Call<'a, I, O> {
     pub input: &'a I,
     /// Answer, or `None` when unknown.
     pub output: Option<&'a O>,
+    /// For an unknown outcome: the time by which the operation had taken effect if it ever did
+    /// ([`NEVER`]: no bound). At its deadline an operation not linearized yet is dropped for
+    /// good, so it stops being a candidate at every later point. Ignored for a known answer.
+    pub deadline: Time,
 }
 
 /// What the search found.
@@ -71,6 +75,10 @@ pub enum Verdict {
     GaveUp {
         /// Steps taken.
         steps: u64,
+        /// How many operations the deepest attempt had linearized.
+        linearized: usize,
+        /// The operation the deepest attempt could not place (an index into the calls given).
+        op: usize,
     },
 }
 
@@ -81,6 +89,11 @@ impl<I, O> Call<'_, I, O> {
     /// Whether the operation must be linearized before its completion (and at all).
     fn returns(&self) -> bool {
         self.output.is_some() && self.ret != NEVER
+    }
+
+    /// Whether the operation has an unknown outcome and a deadline.
+    fn expires(&self) -> bool {
+        self.output.is_none() && self.deadline != NEVER
     }
 }
 
@@ -94,6 +107,8 @@ struct Events {
     is_call: Vec<bool>,
     /// For a call event, its return event (or `NONE` for an unknown outcome).
     ret_of: Vec<usize>,
+    /// For each operation, its call event.
+    call_of: Vec<usize>,
     prev: Vec<usize>,
     next: Vec<usize>,
 }
@@ -107,6 +122,8 @@ impl Events {
             order.push((c.call, false, i));
             if c.returns() {
                 order.push((c.ret.max(c.call), true, i));
+            } else if c.expires() {
+                order.push((c.deadline.max(c.call), true, i));
             }
         }
         order.sort_unstable();
@@ -115,6 +132,7 @@ impl Events {
             op: vec![NONE; n],
             is_call: vec![false; n],
             ret_of: vec![NONE; n],
+            call_of: Vec::new(),
             prev: vec![NONE; n],
             next: vec![NONE; n],
         };
@@ -129,6 +147,7 @@ impl Events {
                 call_event[op] = e;
             }
         }
+        ev.call_of = call_event;
         for e in 0..n {
             ev.prev[e] = if e == 0 { NONE } else { e - 1 };
             ev.next[e] = if e + 1 < n { e + 1 } else { NONE };
@@ -200,6 +219,10 @@ fn zobrist(i: usize) -> u128 {
 
 struct Frame<S> {
     call: usize,
+    /// The operation was dropped at its deadline (not linearized): no alternatives.
+    dropped: bool,
+    /// The pass it was placed in (see `optional` in [`check`]).
+    optional: bool,
     before: S,
     alternatives: Vec<S>,
     tried: usize,
@@ -218,6 +241,13 @@ pub fn check<M: Model>(model: &M, calls: &[Call<'_, M::Input, M::Output>], budge
     let mut deepest = (0usize, NONE);
     let mut steps = 0u64;
     let mut entry = ev.next[HEAD];
+    // Each configuration's candidates (the calls before the first return event left) are
+    // tried in two passes: the operations that must be linearized first, then — once the first
+    // pass reached that return event — the optional ones (unknown outcomes, answers without a
+    // completion), then a drop at a deadline. The order changes nothing of what is explored,
+    // but an optional operation is only tried where the known ones alone got stuck, instead of
+    // first at every point while it lingers.
+    let mut optional = false;
 
     // Tries the alternatives of `frame` from `frame.tried` with `op` added to the set; true
     // when one led somewhere new (`op` stays in the set), else `op` is out of it again.
@@ -247,9 +277,18 @@ pub fn check<M: Model>(model: &M, calls: &[Call<'_, M::Input, M::Output>], budge
         }
         steps += 1;
         if steps > budget {
-            return Verdict::GaveUp { steps };
+            return Verdict::GaveUp {
+                steps,
+                linearized: deepest.0,
+                op: if deepest.1 == NONE { 0 } else { deepest.1 },
+            };
         }
         if entry == NONE {
+            if !optional {
+                optional = true;
+                entry = ev.next[HEAD];
+                continue;
+            }
             // Only unknown calls remain ahead, yet a known operation is still pending: cannot
             // happen (its return event would be ahead), but fail safe.
             return illegal(deepest);
@@ -257,10 +296,23 @@ pub fn check<M: Model>(model: &M, calls: &[Call<'_, M::Input, M::Output>], budge
         let op = ev.op[entry];
         if ev.is_call[entry] {
             let c = &calls[op];
+            if c.returns() == optional {
+                // Not this pass's kind: skipped (not a step).
+                steps -= 1;
+                entry = ev.next[entry];
+                continue;
+            }
             scratch.clear();
             model.step(&state, c.input, c.output, &mut scratch);
+            if c.output.is_none() {
+                // An unknown operation that changes nothing here is better left out: placed, it
+                // could not be placed later.
+                scratch.retain(|s| *s != state);
+            }
             let mut frame = Frame {
                 call: entry,
+                dropped: false,
+                optional,
                 before: state.clone(),
                 alternatives: std::mem::take(&mut scratch),
                 tried: 0,
@@ -273,17 +325,54 @@ pub fn check<M: Model>(model: &M, calls: &[Call<'_, M::Input, M::Output>], budge
                 depth += 1;
                 stack.push(frame);
                 entry = ev.next[HEAD];
+                optional = false;
             } else {
                 scratch = frame.alternatives;
                 entry = ev.next[entry];
             }
             continue;
         }
+        if !optional {
+            // The known candidates before this return event led nowhere: now the optional ones
+            // (unknown outcomes, answers without completion) before it.
+            optional = true;
+            entry = ev.next[HEAD];
+            continue;
+        }
+        let call = ev.call_of[op];
+        if calls[op].expires() {
+            // The deadline of an unknown operation not linearized: it never happened (if this
+            // configuration was explored before, it led nowhere).
+            linearized.flip(op);
+            if cache.insert((linearized, state.clone())) {
+                ev.lift(call);
+                stack.push(Frame {
+                    call,
+                    dropped: true,
+                    optional,
+                    before: state.clone(),
+                    alternatives: Vec::new(),
+                    tried: 0,
+                });
+                entry = ev.next[entry];
+                optional = false;
+                continue;
+            }
+            linearized.flip(op);
+        }
         // A return event: its operation was not linearized in time; undo the last choice.
         if depth >= deepest.0 {
             deepest = (depth, op);
         }
-        let Some(mut frame) = stack.pop() else {
+        // Drops are forced moves: undo them on the way to the last choice.
+        let mut popped = stack.pop();
+        while let Some(f) = popped.as_ref().filter(|f| f.dropped) {
+            let (fcall, fop) = (f.call, ev.op[f.call]);
+            linearized.flip(fop);
+            ev.unlift(fcall);
+            popped = stack.pop();
+        }
+        let Some(mut frame) = popped else {
             return illegal(deepest);
         };
         let fop = ev.op[frame.call];
@@ -293,6 +382,7 @@ pub fn check<M: Model>(model: &M, calls: &[Call<'_, M::Input, M::Output>], budge
         if advance(&mut frame, fop, &mut linearized, &mut cache, &mut state) {
             stack.push(frame);
             entry = ev.next[HEAD];
+            optional = false;
             continue;
         }
         depth -= 1;
@@ -301,6 +391,7 @@ pub fn check<M: Model>(model: &M, calls: &[Call<'_, M::Input, M::Output>], budge
         }
         ev.unlift(frame.call);
         entry = ev.next[frame.call];
+        optional = frame.optional;
     }
 }
 
@@ -349,6 +440,7 @@ mod tests {
                 ret: *r,
                 input: i,
                 output: o.as_ref(),
+                deadline: NEVER,
             })
             .collect();
         check(&Register, &calls, 1_000_000)
@@ -430,27 +522,132 @@ mod tests {
                 ret: 10,
                 input: &Reg::Write(1),
                 output: Some(&None),
+                deadline: NEVER,
             },
             Call {
                 call: 5,
                 ret: NEVER,
                 input: &Reg::Write(2),
                 output: Some(&None),
+                deadline: NEVER,
             },
             Call {
                 call: 20,
                 ret: 30,
                 input: &Reg::Read,
                 output: Some(&Some(1)),
+                deadline: NEVER,
             },
             Call {
                 call: 40,
                 ret: 50,
                 input: &Reg::Read,
                 output: Some(&Some(2)),
+                deadline: NEVER,
             },
         ];
         assert_eq!(check(&Register, &calls, 1000), Verdict::Linearizable);
+    }
+
+    fn call<'a>(
+        c: Time,
+        r: Time,
+        i: &'a Reg,
+        o: Option<&'a Option<u32>>,
+        d: Time,
+    ) -> Call<'a, Reg, Option<u32>> {
+        Call {
+            call: c,
+            ret: r,
+            input: i,
+            output: o,
+            deadline: d,
+        }
+    }
+
+    #[test]
+    fn an_unknown_operation_with_a_deadline_happened_by_then_or_never() {
+        let (w1, w2, read) = (Reg::Write(1), Reg::Write(2), Reg::Read);
+        let (none, one, two) = (None, Some(1), Some(2));
+        // Unknown write of 2, which had taken effect by 15 if ever: not seen at 20 ...
+        let dropped = [
+            call(0, 10, &w1, Some(&none), NEVER),
+            call(5, 6, &w2, None, 15),
+            call(20, 30, &read, Some(&one), NEVER),
+        ];
+        assert_eq!(check(&Register, &dropped, 1000), Verdict::Linearizable);
+        // ... or seen at 20.
+        let placed = [
+            call(0, 3, &w1, Some(&none), NEVER),
+            call(5, 6, &w2, None, 15),
+            call(20, 30, &read, Some(&two), NEVER),
+        ];
+        assert_eq!(check(&Register, &placed, 1000), Verdict::Linearizable);
+        // But not first missing at 20 and then seen at 40: that needs it late.
+        let late = [
+            call(0, 10, &w1, Some(&none), NEVER),
+            call(5, 6, &w2, None, 15),
+            call(20, 30, &read, Some(&one), NEVER),
+            call(40, 50, &read, Some(&two), NEVER),
+        ];
+        assert!(matches!(
+            check(&Register, &late, 1000),
+            Verdict::Illegal { .. }
+        ));
+        let unbounded = [
+            call(0, 10, &w1, Some(&none), NEVER),
+            call(5, 6, &w2, None, NEVER),
+            call(20, 30, &read, Some(&one), NEVER),
+            call(40, 50, &read, Some(&two), NEVER),
+        ];
+        assert_eq!(check(&Register, &unbounded, 1000), Verdict::Linearizable);
+    }
+
+    #[test]
+    fn deadlines_keep_many_unknown_writes_from_exploding() {
+        // Round k: a known write of k, an unknown write nobody saw, a read of k; at the end a
+        // read of a value nobody wrote. Proving that wrong means trying every way of placing
+        // the unknown writes: 2^n without deadlines, a few per round with them.
+        let n = 400u32;
+        let bad = (Reg::Read, Some(7_777_777u32));
+        let inputs: Vec<(Reg, Reg, Reg)> = (0..n)
+            .map(|k| (Reg::Write(k + 1), Reg::Write(100_000 + k), Reg::Read))
+            .collect();
+        let outs: Vec<(Option<u32>, Option<u32>)> = (0..n).map(|k| (None, Some(k + 1))).collect();
+        let calls = |deadlines: bool| -> Vec<Call<'_, Reg, Option<u32>>> {
+            let mut v = Vec::new();
+            for k in 0..n as usize {
+                let t = 10 * k as Time;
+                v.push(call(t, t + 1, &inputs[k].0, Some(&outs[k].0), NEVER));
+                let d = if deadlines { t + 4 } else { NEVER };
+                v.push(call(t + 2, t + 3, &inputs[k].1, None, d));
+                v.push(call(t + 5, t + 6, &inputs[k].2, Some(&outs[k].1), NEVER));
+            }
+            v
+        };
+        assert_eq!(
+            check(&Register, &calls(true), 100_000),
+            Verdict::Linearizable
+        );
+        // Lingering unknown writes are only tried where the known operations got stuck: a
+        // linearizable history takes about a step per operation, deadlines or not.
+        assert_eq!(
+            check(&Register, &calls(false), 5_000),
+            Verdict::Linearizable
+        );
+        let end = 10 * Time::from(n);
+        let mut bounded = calls(true);
+        bounded.push(call(end, end + 1, &bad.0, Some(&bad.1), NEVER));
+        assert!(matches!(
+            check(&Register, &bounded, 100_000),
+            Verdict::Illegal { .. }
+        ));
+        let mut unbounded = calls(false);
+        unbounded.push(call(end, end + 1, &bad.0, Some(&bad.1), NEVER));
+        assert!(matches!(
+            check(&Register, &unbounded, 100_000),
+            Verdict::GaveUp { .. }
+        ));
     }
 
     #[test]
@@ -460,7 +657,11 @@ mod tests {
             ret: 1,
             input: &Reg::Read,
             output: Some(&Some(0)),
+            deadline: NEVER,
         }];
-        assert_eq!(check(&Register, &calls, 0), Verdict::GaveUp { steps: 1 });
+        assert!(matches!(
+            check(&Register, &calls, 0),
+            Verdict::GaveUp { steps: 1, .. }
+        ));
     }
 }

@@ -133,6 +133,20 @@ fn main() -> ExitCode {
     );
     print!("{r}");
     println!("check took {:.2} s", r.elapsed.as_secs_f64());
+    if let Some(f) = &outcome.former {
+        // RSETCD_CHECK_COMPARE: the same history under the former settling rule.
+        println!(
+            "former rule (watch-only settling) on the same history: v2 {:.2} s, v3 {:.2} s, whole check {:.2} s, no verdict on {} partitions, {} violations",
+            f.v2.elapsed.as_secs_f64(),
+            f.v3.elapsed.as_secs_f64(),
+            f.elapsed.as_secs_f64(),
+            f.v2.gave_up + f.v3.gave_up,
+            f.violations().len()
+        );
+        for v in f.violations().iter().take(5) {
+            println!("  {v}");
+        }
+    }
     if r.ok() {
         println!("verdict: PASS");
         ExitCode::SUCCESS

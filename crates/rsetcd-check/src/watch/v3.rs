@@ -21,7 +21,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::WatchReport;
+use super::{Pair, RefDelete, WatchReport};
 use crate::history::{Interner, Sym, Time};
 use crate::model::v3::Kv;
 
@@ -130,6 +130,9 @@ pub struct Context<'a> {
     /// even to a watch still catching up, so events below it may follow: with this set, such
     /// cases are notes rather than violations.
     pub lenient_progress: bool,
+    /// The prefix holding every key of the traffic: only watches of it count towards
+    /// [`WatchReport::covered`] (`None`: every watch does).
+    pub full_prefix: Option<&'a str>,
 }
 
 fn same(a: &Kv, b: &Kv) -> bool {
@@ -159,10 +162,14 @@ pub fn validate(segments: &[Segment], cx: &Context<'_>) -> WatchReport {
                 reference.insert((rev, key), ev);
             }
         };
+    // When each event first reached a watch.
+    let mut arrived: HashMap<(i64, Sym), Time> = HashMap::new();
     for seg in segments {
         for item in &seg.items {
-            if let Item::Events { events, .. } = item {
+            if let Item::Events { events, at, .. } = item {
                 for e in events {
+                    let t = arrived.entry((e.kv.mod_rev, e.kv.key)).or_insert(*at);
+                    *t = (*t).min(*at);
                     let ev = RefEvent {
                         put: e.put.then_some((e.kv.value, e.kv.lease)),
                     };
@@ -205,6 +212,10 @@ pub fn validate(segments: &[Segment], cx: &Context<'_>) -> WatchReport {
                 state.insert(key, kv);
                 after.insert((rev, key), kv);
                 report.seen.insert(value, (rev, kv.create_rev));
+                if let Some(&t) = arrived.get(&(rev, key)) {
+                    report.seen_at.insert(value, t);
+                }
+                report.before.insert(value, prev.map(pair));
                 if let Some((r0, k0)) = value_at.insert(value, (rev, key)) {
                     report.fail(format!(
                         "value {} written twice: at revision {r0} ({}) and {rev} ({}): a write applied twice",
@@ -228,6 +239,12 @@ pub fn validate(segments: &[Segment], cx: &Context<'_>) -> WatchReport {
                         name(key)
                     ));
                 }
+                report.deletes.push(RefDelete {
+                    key,
+                    rev,
+                    at: arrived.get(&(rev, key)).copied(),
+                    prev: prev.map(pair),
+                });
                 state.remove(&key);
             }
         }
@@ -302,6 +319,9 @@ pub fn validate(segments: &[Segment], cx: &Context<'_>) -> WatchReport {
         let mut progress = i64::MIN;
         let mut end = begin - 1;
         let mut compacted = false;
+        // The last revision up to which this watch surely delivered everything: its last
+        // event's, or a progress notification's where those are trusted.
+        let mut complete = begin - 1;
         for (n, item) in seg.items.iter().enumerate() {
             match item {
                 Item::Events {
@@ -347,6 +367,7 @@ pub fn validate(segments: &[Segment], cx: &Context<'_>) -> WatchReport {
                         }
                         last_rev = last_rev.max(rev);
                         end = end.max(rev);
+                        complete = complete.max(rev);
                         *per_rev.entry(rev).or_default() += 1;
                         if delivered.insert((rev, key), n).is_some() {
                             report.fail(format!(
@@ -379,6 +400,9 @@ pub fn validate(segments: &[Segment], cx: &Context<'_>) -> WatchReport {
                     }
                     progress = progress.max(*revision);
                     end = end.max(*revision);
+                    if !cx.lenient_progress {
+                        complete = complete.max(*revision);
+                    }
                 }
                 Item::Compacted { .. } => compacted = true,
                 Item::Ended { .. } => {}
@@ -397,8 +421,24 @@ pub fn validate(segments: &[Segment], cx: &Context<'_>) -> WatchReport {
             }
         }
         last_end.insert(w, (end, compacted));
+        // Only a watch of the whole traffic's prefix vouches for every key of it.
+        if cx.full_prefix.is_none_or(|p| seg.prefix == p) {
+            report.cover(begin, complete);
+        }
     }
+    report.merge_covered();
     report
+}
+
+fn pair(kv: Kv) -> Pair {
+    Pair {
+        key: kv.key,
+        value: kv.value,
+        rev: kv.mod_rev,
+        created: kv.create_rev,
+        version: kv.version,
+        lease: kv.lease,
+    }
 }
 
 /// prevKV, isCreate and the pair of one event against the reference replay.

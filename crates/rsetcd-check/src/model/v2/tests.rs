@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::history::Time;
-use crate::wgl::{check, Call, Verdict};
+use crate::wgl::{check, Call, Verdict, NEVER};
 
 const K: Sym = Sym(0);
 const A: Sym = Sym(1);
@@ -29,6 +29,7 @@ fn run(ops: &[(Time, Time, Request, Option<Response>)]) -> Verdict {
             ret: *r,
             input: i,
             output: o.as_ref(),
+            deadline: NEVER,
         })
         .collect();
     check(&V2, &calls, 1_000_000)

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::history::Time;
-use crate::wgl::{check, Call, Verdict};
+use crate::wgl::{check, Call, Verdict, NEVER};
 
 const K: Sym = Sym(0);
 const A: Sym = Sym(1);
@@ -57,6 +57,7 @@ fn run(ops: &[(Time, Time, Request, Option<Response>)]) -> Verdict {
             ret: *r,
             input: i,
             output: o.as_ref(),
+            deadline: NEVER,
         })
         .collect();
     check(&V3, &calls, 1_000_000)

@@ -53,6 +53,7 @@ impl Fixture {
                 writers: &self.writers,
                 base_rev: 1,
                 lenient_progress: false,
+                full_prefix: None,
             },
         )
     }
