@@ -37,11 +37,12 @@ v = eval(expr, {"p": p})
 print(v if not isinstance(v, list) else " ".join(map(str, v)))' "$1" "$2" <<<"$meta"
 }
 target=$(python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])' <<<"$meta")/publish-check
-# Its own target directory, and no earlier build of the three crates in it: cargo takes a crate
-# from a registry (here the temporary one serving the packaged crates) as never changing, so an
-# rsetcd 0.1.0 built from an older tarball would be reused as it is.
+# Its own target directory, and no earlier copy of the three crates from the temporary registry
+# that serves the packaged crates: cargo takes a registry crate as never changing, so an rsetcd
+# 0.1.0 unpacked (under CARGO_HOME, one directory per registry, named "-<hash>" for a local one)
+# or built from an older tarball would be reused as it is.
 rm -rf "$target/package" "$target"/debug/.fingerprint/rsetcd* "$target"/debug/deps/*rsetcd* \
-  "$target"/debug/build/rsetcd*
+  "$target"/debug/build/rsetcd* "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/rsetcd*
 export CARGO_TARGET_DIR="$target"
 fail() { echo "check-publish: $*" >&2; exit 1; }
 
