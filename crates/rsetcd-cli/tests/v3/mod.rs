@@ -128,7 +128,13 @@ impl Side {
             }
             text.lines()
                 .filter(|l| !l.starts_with("{\"level\":\"warn\""))
-                .map(|l| format!("{l}\n"))
+                // etcdctl 3.5 (and rsetcd) print the IDs of `member add|update|remove|promote`
+                // with `%16x`: an ID of 15 hex digits gets a leading space, and each side runs
+                // on a server of its own, with IDs of its own.
+                .map(|l| match l.starts_with("Member ") {
+                    true => format!("{}\n", l.replace("  <", " <")),
+                    false => format!("{l}\n"),
+                })
                 .collect::<String>()
         };
         (clean(&out.stdout), clean(&out.stderr), out.code)
