@@ -69,7 +69,7 @@ fn member_commands_in_every_format() {
     // A learner (one at a time: etcd allows a single one), in each format, then removed.
     // Members are listed by ID, and IDs are random: lines sorted, IDs masked; the json and
     // protobuf answers list them in that order too, so only their exit codes are compared.
-    let learner = |s: &str| squeeze(&sorted_lines(&mask_numbers(&mask_hex_ids(s))));
+    let learner = |s: &str| sorted_lines(&squeeze(&mask_numbers(&mask_hex_ids(s))));
     for (i, w) in FORMATS.into_iter().enumerate() {
         // Fresh peer URLs each time: etcd derives a new member's ID from its URLs and the time
         // in seconds, and refuses the ID of a member removed in that second.
