@@ -18,7 +18,7 @@
 //! ```
 //! use rsetcd_check::history::Sym;
 //! use rsetcd_check::model::v2::{NodeSeen, Request, Response, V2};
-//! use rsetcd_check::wgl::{check, Call, Verdict};
+//! use rsetcd_check::wgl::{check, Call, Verdict, NEVER};
 //!
 //! let (key, one) = (Sym(0), Sym(1));
 //! let set = Request::Set(key, one);
@@ -27,8 +27,8 @@
 //! let get = Request::Get(key);
 //! let stale = Response::KeyNotFound;
 //! let calls = [
-//!     Call { call: 0, ret: 10, input: &set, output: Some(&set_ok) },
-//!     Call { call: 20, ret: 30, input: &get, output: Some(&stale) },
+//!     Call { call: 0, ret: 10, input: &set, output: Some(&set_ok), deadline: NEVER },
+//!     Call { call: 20, ret: 30, input: &get, output: Some(&stale), deadline: NEVER },
 //! ];
 //! // The read began after the set completed, yet found no key: not linearizable.
 //! assert!(matches!(check(&V2, &calls, 10_000), Verdict::Illegal { op: 1, .. }));
