@@ -4,9 +4,11 @@
 //! v2 API enabled (`--enable-v2=true`; [`EtcdBuilder::v2`] starts it without any v2 flag, as etcd
 //! 3.6 needs, or with etcd's v2-over-v3 emulation; `$RSETCD_ETCD_V2=off` makes "without" the
 //! default), quick raft timers (100 ms heartbeat, 1 s election timeout; see
-//! [`EtcdBuilder::raft_timers`]), on free 127.0.0.1 ports that one process never hands out twice, with a temporary directory
-//! holding its data (`<dir>/data`) and its log (`<dir>/etcd.log`). Starting waits (bounded) until the node is healthy; failures say
-//! what failed and quote the node's log.
+//! [`EtcdBuilder::raft_timers`]), on free 127.0.0.1 ports that one process never hands out twice,
+//! with a temporary directory holding its data (`<dir>/data`) and its log (`<dir>/etcd.log`): on
+//! tmpfs (`/dev/shm`) when it has 2 GiB free, else under the system's temporary directory.
+//! Starting waits (bounded) until the node is healthy; failures say what failed and quote the
+//! node's log.
 //!
 //! Clean-up: a node is killed (SIGKILL, then reaped) and its temporary directory removed when it
 //! is dropped; nodes still running when the process exits are killed then; and on Linux etcd gets

@@ -138,7 +138,8 @@ impl EtcdBuilder {
     }
 
     /// Make fsync nearly free, for benchmarks that measure the client rather than the disk: passes
-    /// `--unsafe-no-fsync` where etcd has it (3.5+), else puts the data directory on tmpfs.
+    /// `--unsafe-no-fsync` where etcd has it (3.5+). A temporary data directory is on tmpfs
+    /// anyway when `/dev/shm` has room, so on etcd 3.4 this changes nothing more.
     pub fn unsafe_no_fsync(mut self, on: bool) -> Self {
         self.settings.unsafe_no_fsync = on;
         self
@@ -197,7 +198,7 @@ impl EtcdBuilder {
             let fresh = FreshData::new(self.data_dir.as_deref());
             let dir = match &self.data_dir {
                 Some(d) => Dir::kept(d)?,
-                None => Dir::Temp(data_temp_dir(self.settings.unsafe_no_fsync)?),
+                None => Dir::Temp(data_temp_dir()?),
             };
             let peer = format!("http://127.0.0.1:{peer_port}");
             let mut node = Etcd::new(
@@ -265,16 +266,44 @@ fn supports_no_fsync() -> bool {
     })
 }
 
-/// A temporary data directory; for a no-fsync node on an etcd without the flag, on tmpfs
-/// (`/dev/shm`), where fsync costs next to nothing.
-fn data_temp_dir(no_fsync: bool) -> Result<tempfile::TempDir> {
-    if no_fsync && !supports_no_fsync() && Path::new("/dev/shm").is_dir() {
-        return tempfile::Builder::new()
+/// A temporary data directory: on tmpfs (`/dev/shm`) when it has room, where fsync costs next to
+/// nothing. On a disk, etcd's fsyncs wait behind whatever else the machine is writing back (a cold
+/// build leaves gigabytes), and a member can then sit silent for longer than any start timeout.
+/// A node killed with SIGKILL keeps its data there as on a disk; only the machine's restart
+/// loses it, which no test survives anyway.
+fn data_temp_dir() -> Result<tempfile::TempDir> {
+    const SHM: &str = "/dev/shm";
+    if tmpfs_room(SHM).is_some_and(|free| free >= SHM_ROOM) {
+        if let Ok(dir) = tempfile::Builder::new()
             .prefix("rsetcd-etcd-")
-            .tempdir_in("/dev/shm")
-            .map_err(|e| Error::io("create temp dir in /dev/shm", e));
+            .tempdir_in(SHM)
+        {
+            return Ok(dir);
+        }
     }
     temp_dir()
+}
+
+/// The free space a data directory on tmpfs needs: etcd preallocates 64 MiB per WAL file, and a
+/// test process may run a few dozen members at once.
+const SHM_ROOM: u64 = 2 << 30;
+
+/// The bytes free to an unprivileged writer under `path`, if it is a directory `statvfs` can read.
+// The field types are u64 on 64-bit Linux only.
+#[allow(clippy::useless_conversion)]
+fn tmpfs_room(path: &str) -> Option<u64> {
+    let c = std::ffi::CString::new(path).ok()?;
+    let mut st = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+    // SAFETY: `c` is a NUL-terminated path and `st` is a valid out-pointer for one statvfs.
+    let rc = unsafe { libc::statvfs(c.as_ptr(), st.as_mut_ptr()) };
+    if rc != 0 {
+        return None;
+    }
+    // SAFETY: statvfs returned 0, so it filled `st`.
+    let st = unsafe { st.assume_init() };
+    u64::try_from(st.f_bavail)
+        .ok()?
+        .checked_mul(u64::try_from(st.f_frsize).ok()?)
 }
 
 pub(crate) fn unique_token() -> String {
@@ -300,7 +329,7 @@ impl Etcd {
     ) -> Result<Etcd> {
         let dir = match dir {
             Some(d) => Dir::kept(&d)?,
-            None => Dir::Temp(data_temp_dir(settings.unsafe_no_fsync)?),
+            None => Dir::Temp(data_temp_dir()?),
         };
         Ok(Etcd::new(
             name,
