@@ -213,7 +213,9 @@ pub fn sorted_lines(text: &str) -> String {
 }
 
 /// `endpoint status`'s raft index and applied index as `<I>`, in each format, and the database
-/// size in use (json, fields), which etcd's background commit moves between two calls.
+/// sizes as `<S>`: etcd's background commit moves them between two calls, and each tool's server
+/// grows its file by its own timing (its pages differ). A size cell must still read like one
+/// (`33 kB`), so the formatting is compared.
 pub fn mask_raft_index(text: &str) -> String {
     let mut out = String::new();
     for line in text.split_inclusive('\n') {
@@ -225,6 +227,8 @@ pub fn mask_raft_index(text: &str) -> String {
             "\"RaftAppliedIndex\" : ",
             "\"dbSizeInUse\":",
             "\"DbSizeInUse\" : ",
+            "\"dbSize\":",
+            "\"DBSize\" : ",
         ] {
             while let Some(at) = l.find(key) {
                 let rest = &l[at + key.len()..];
@@ -245,9 +249,22 @@ pub fn mask_raft_index(text: &str) -> String {
         if cells.len() >= 10 && cells[a].trim().chars().all(|c| c.is_ascii_digit()) {
             cells[a] = " <I> ".into();
             cells[b] = " <I> ".into();
+            let size = a - 4;
+            if is_human_size(cells[size].trim()) {
+                cells[size] = " <S> ".into();
+            }
             l = cells.join(sep);
         }
         out.push_str(&l);
     }
     out
+}
+
+/// Whether `s` is a size as etcdctl prints one: digits, a space, a unit (`33 kB`, `2.1 MB`).
+fn is_human_size(s: &str) -> bool {
+    s.split_once(' ').is_some_and(|(n, unit)| {
+        !n.is_empty()
+            && n.chars().all(|c| c.is_ascii_digit() || c == '.')
+            && ["B", "kB", "MB", "GB", "TB"].contains(&unit)
+    })
 }
