@@ -189,6 +189,73 @@ pub fn dump(log: &Log) -> String {
     out
 }
 
+/// Seconds since the run began, for messages.
+fn secs(at: crate::history::Time) -> f64 {
+    at as f64 / 1e9
+}
+
+/// How a v2 watcher's recording ended, for a finding that it stopped short: its segments, and
+/// the last item of the last one.
+fn last_words_v2(log: &crate::record::Log, w: usize) -> String {
+    use crate::watch::v2::Item;
+    let segs: Vec<_> = log.v2_watches.iter().filter(|s| s.watcher == w).collect();
+    let Some(last) = segs.last() else {
+        return "it recorded nothing".into();
+    };
+    let end = match last.items.last() {
+        None => "nothing".to_string(),
+        Some(Item::Event { at, event, .. }) => {
+            format!("an event at index {} ({:.3} s)", event.index, secs(*at))
+        }
+        Some(Item::Resynced { at, index, .. }) => {
+            format!("a resync to index {index} ({:.3} s)", secs(*at))
+        }
+        Some(Item::Ended { at, error }) => format!("\"{error}\" ({:.3} s)", secs(*at)),
+    };
+    format!(
+        "{} segment(s); the last, after index {}, has {} item(s) and ends with {end}",
+        segs.len(),
+        last.after,
+        last.items.len()
+    )
+}
+
+/// How a v3 watcher's recording ended, for a finding that it stopped short (see
+/// [`last_words_v2`]).
+fn last_words_v3(log: &crate::record::Log, w: usize) -> String {
+    use crate::watch::v3::Item;
+    let segs: Vec<_> = log.v3_watches.iter().filter(|s| s.watcher == w).collect();
+    let Some(last) = segs.last() else {
+        return "it recorded nothing".into();
+    };
+    let end = match last.items.last() {
+        None => "nothing".to_string(),
+        Some(Item::Events {
+            at,
+            revision,
+            events,
+        }) => format!(
+            "{} event(s) in an answer at revision {revision} ({:.3} s)",
+            events.len(),
+            secs(*at)
+        ),
+        Some(Item::Progress { at, revision }) => {
+            format!("progress at revision {revision} ({:.3} s)", secs(*at))
+        }
+        Some(Item::Compacted {
+            at,
+            compact_revision,
+        }) => format!("compaction at {compact_revision} ({:.3} s)", secs(*at)),
+        Some(Item::Ended { at, error }) => format!("\"{error}\" ({:.3} s)", secs(*at)),
+    };
+    format!(
+        "{} segment(s); the last, from revision {}, has {} item(s) and ends with {end}",
+        segs.len(),
+        last.start_rev,
+        last.items.len()
+    )
+}
+
 /// How far each v2 watcher got: the last index it delivered or resynced to.
 fn reached_v2(log: &crate::record::Log) -> std::collections::BTreeMap<usize, u64> {
     use crate::watch::v2::Item;
@@ -370,8 +437,9 @@ pub fn check_with(log: &Log, bases: Bases, settle: Settle) -> Report {
         if bases.v2_end != 0 && reached < bases.v2_end {
             report.v2_watch.gaps = true;
             report.v2_watch.violations.push(format!(
-                "v2 watcher {w} stopped at index {reached}, short of the final write at {}",
-                bases.v2_end
+                "v2 watcher {w} stopped at index {reached}, short of the final write at {}; {}",
+                bases.v2_end,
+                last_words_v2(log, w)
             ));
         }
     }
@@ -379,8 +447,9 @@ pub fn check_with(log: &Log, bases: Bases, settle: Settle) -> Report {
         if bases.v3_end != 0 && reached < bases.v3_end {
             report.v3_watch.gaps = true;
             report.v3_watch.violations.push(format!(
-                "v3 watcher {w} stopped at revision {reached}, short of the final write at {}",
-                bases.v3_end
+                "v3 watcher {w} stopped at revision {reached}, short of the final write at {}; {}",
+                bases.v3_end,
+                last_words_v3(log, w)
             ));
         }
     }
@@ -614,5 +683,42 @@ mod tests {
         let a = names.intern("/a");
         let text = format!("{a:?} and Sym(x) and {:?}", Sym(9));
         assert_eq!(named(&text, &names), "\"/a\" and Sym(x) and \"?\"");
+    }
+
+    #[test]
+    fn a_watcher_short_of_the_final_write_says_how_its_recording_ended() {
+        use crate::watch::v3::{Item, Segment};
+        let mut log = Log::default();
+        log.v3_watches.push(Segment {
+            watcher: 3,
+            prefix: "/p/".into(),
+            prev_kv: true,
+            start_rev: 10,
+            snapshot: None,
+            items: vec![
+                Item::Progress {
+                    at: 2_000_000_000,
+                    revision: 12,
+                },
+                Item::Ended {
+                    at: 3_500_000_000,
+                    error: "watch ended".into(),
+                },
+            ],
+        });
+        let bases = Bases {
+            v3_rev: 9,
+            v3_end: 20,
+            ..Bases::default()
+        };
+        let report = check(&log, bases);
+        let want = "v3 watcher 3 stopped at revision 12, short of the final write at 20; 1 \
+                    segment(s); the last, from revision 10, has 2 item(s) and ends with \
+                    \"watch ended\" (3.500 s)";
+        assert!(
+            report.v3_watch.violations.iter().any(|v| v == want),
+            "{:?}",
+            report.v3_watch.violations
+        );
     }
 }
