@@ -113,7 +113,15 @@ impl ClusterBuilder {
         }
         let fixed = self.base_port.is_some() || recorded.is_some();
         let mut last = None;
-        for _ in 0..if fixed { 1 } else { 3 } {
+        for attempt in 1..=if fixed { 1 } else { 3 } {
+            if let Some(e) = &last {
+                // Only the last attempt's error is returned: say why the one before failed
+                // (a test shows its stderr when it fails).
+                eprintln!(
+                    "rsetcd-testkit: cluster start attempt {} failed: {e}",
+                    attempt - 1
+                );
+            }
             let fresh: Vec<FreshData> = (1..=self.size)
                 .map(|i| {
                     FreshData::new(
