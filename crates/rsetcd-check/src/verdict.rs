@@ -422,13 +422,14 @@ pub fn check_with(log: &Log, bases: Bases, settle: Settle) -> Report {
             full_prefix: Some(v3_full.as_str()),
         },
     );
-    let (acked, writers) = v2_writes(log);
+    let (acked, writers, lost) = v2_writes(log);
     report.v2_watch = watch::v2::validate(
         &log.v2_watches,
         &watch::v2::Context {
             names,
             acked: &acked,
             writers: &writers,
+            lost: &lost,
             base_index: bases.v2_index,
             full_prefix: Some(v2_full.as_str()),
         },
@@ -644,9 +645,12 @@ fn v3_writes(log: &Log) -> (Vec<watch::v3::Acked>, HashMap<Sym, usize>) {
 }
 
 /// The acknowledged v2 writes and the writer of every value.
-fn v2_writes(log: &Log) -> (Vec<watch::v2::Acked>, HashMap<Sym, usize>) {
+/// The v2 writes answered (with their indexes), which operation wrote each value, and the
+/// writes whose answers were lost.
+fn v2_writes(log: &Log) -> V2Writes {
     let mut acked = Vec::new();
     let mut writers = HashMap::new();
+    let mut lost = Vec::new();
     for (i, op) in log.v2.iter().enumerate() {
         let (key, value, keeps) = match op.input {
             v2::Request::Set(k, v) | v2::Request::Create(k, v) => (k, Some(v), false),
@@ -660,6 +664,14 @@ fn v2_writes(log: &Log) -> (Vec<watch::v2::Acked>, HashMap<Sym, usize>) {
         let index = match op.output {
             Some(v2::Response::Node { node, .. }) => node.modified,
             Some(v2::Response::Deleted { index, .. }) => index,
+            None => {
+                lost.push(watch::v2::Lost {
+                    key,
+                    value,
+                    call: op.call,
+                });
+                continue;
+            }
             _ => continue,
         };
         acked.push(watch::v2::Acked {
@@ -670,8 +682,14 @@ fn v2_writes(log: &Log) -> (Vec<watch::v2::Acked>, HashMap<Sym, usize>) {
             keeps_created: keeps,
         });
     }
-    (acked, writers)
+    (acked, writers, lost)
 }
+
+type V2Writes = (
+    Vec<watch::v2::Acked>,
+    HashMap<Sym, usize>,
+    Vec<watch::v2::Lost>,
+);
 
 #[cfg(test)]
 mod tests {

@@ -1,6 +1,8 @@
 //! v2 watch streams: each delivers exactly the modified indexes of the watched keys, in order,
 //! none twice and none skipped, except where it resynced: a resync at index `i` accounts for the
-//! indexes it skipped only if its snapshot is the reference's state of the watched keys at `i`.
+//! indexes it skipped only if its snapshot is the reference's state of the watched keys at `i`,
+//! or differs from it only where a write whose answer was lost made the difference (no watch saw
+//! the hole, so the reference cannot hold that write).
 //! Each event's node and previous node match the reference, and a watcher that reopens goes on
 //! from where it stopped.
 
@@ -83,6 +85,17 @@ pub struct Acked {
     pub keeps_created: bool,
 }
 
+/// A write whose answer was lost: it may have been applied, once, at any index after its call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lost {
+    /// The key.
+    pub key: Sym,
+    /// `Some(value)` for a put, `None` for a delete.
+    pub value: Option<Sym>,
+    /// When it was invoked.
+    pub call: Time,
+}
+
 /// Everything a validation needs besides the streams.
 #[derive(Debug)]
 pub struct Context<'a> {
@@ -92,6 +105,9 @@ pub struct Context<'a> {
     pub acked: &'a [Acked],
     /// Which operation wrote each value.
     pub writers: &'a HashMap<Sym, usize>,
+    /// Writes whose answers were lost: where no watch saw an index, one of them may be what a
+    /// resync's snapshot shows and the reference lacks.
+    pub lost: &'a [Lost],
     /// The index at which the watched directories were empty.
     pub base_index: u64,
     /// The directory (as a key prefix) holding every key of the traffic: only streams of it
@@ -313,7 +329,9 @@ pub fn validate(segments: &[Segment], cx: &Context<'_>) -> WatchReport {
                     }
                 }
                 Item::Resynced {
-                    index, snapshot, ..
+                    at,
+                    index,
+                    snapshot,
                 } => {
                     report.resyncs += 1;
                     if *index < cursor {
@@ -323,7 +341,18 @@ pub fn validate(segments: &[Segment], cx: &Context<'_>) -> WatchReport {
                     }
                     let expected = state_at(*index, &seg.prefix);
                     let got: HashMap<Sym, NodeSeen> = snapshot.iter().copied().collect();
-                    if got != expected {
+                    let hole = (cursor, *index);
+                    let (explained, unexplained) = differences(&got, &expected, hole, *at, cx.lost);
+                    if !explained.is_empty() && unexplained.is_empty() {
+                        let keys: Vec<String> = explained.iter().map(|k| name(*k)).collect();
+                        report.notes.push(format!(
+                            "watcher {w}'s resync at {index} differs from the reference on {} \
+                             (writes whose answers were lost, in ({cursor}, {index}] where no \
+                             watch saw an index)",
+                            keys.join(", ")
+                        ));
+                    }
+                    if !unexplained.is_empty() {
                         report.gap(format!(
                             "watcher {w}'s resync at {index} skipped ({cursor}, {index}] with a snapshot \
                              of {} keys that is not the reference's {} keys",
@@ -360,6 +389,44 @@ pub fn validate(segments: &[Segment], cx: &Context<'_>) -> WatchReport {
         }
     }
     report
+}
+
+/// The keys where a resync's snapshot (`got`, read at `hole.1`, arrived at `at`) differs from
+/// the reference's state there, as (explained, unexplained). A difference is explained when a
+/// write whose answer was lost, invoked before the snapshot arrived, made it: a lost put of the
+/// very value the snapshot shows, at an index in the hole, or a lost delete of a key the
+/// snapshot lacks. Anything else is a resync that does not account for what it skipped.
+fn differences(
+    got: &HashMap<Sym, NodeSeen>,
+    expected: &HashMap<Sym, NodeSeen>,
+    hole: (u64, u64),
+    at: Time,
+    lost: &[Lost],
+) -> (Vec<Sym>, Vec<Sym>) {
+    let mut keys: Vec<Sym> = got.keys().chain(expected.keys()).copied().collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let lost_on = |key: Sym, value: Option<Sym>| {
+        lost.iter()
+            .any(|l| l.key == key && l.value == value && l.call < at)
+    };
+    let (mut explained, mut unexplained) = (Vec::new(), Vec::new());
+    for key in keys {
+        let (g, e) = (got.get(&key), expected.get(&key));
+        if g == e {
+            continue;
+        }
+        let ok = match g {
+            Some(n) => n.modified > hole.0 && n.modified <= hole.1 && lost_on(key, Some(n.value)),
+            None => lost_on(key, None),
+        };
+        if ok {
+            explained.push(key);
+        } else {
+            unexplained.push(key);
+        }
+    }
+    (explained, unexplained)
 }
 
 fn pair(key: Sym, n: NodeSeen) -> Pair {

@@ -5,6 +5,7 @@ use super::*;
 struct Fixture {
     names: Interner,
     writers: HashMap<Sym, usize>,
+    lost: Vec<Lost>,
 }
 
 impl Fixture {
@@ -17,7 +18,11 @@ impl Fixture {
         for (i, v) in ["v1", "v2", "v3"].iter().enumerate() {
             writers.insert(names.intern(v), i);
         }
-        Fixture { names, writers }
+        Fixture {
+            names,
+            writers,
+            lost: Vec::new(),
+        }
     }
     fn s(&self, s: &str) -> Sym {
         self.names.get(s).unwrap_or(Sym(u32::MAX))
@@ -42,6 +47,7 @@ impl Fixture {
                 names: &self.names,
                 acked,
                 writers: &self.writers,
+                lost: &self.lost,
                 base_index: 10,
                 full_prefix: None,
             },
@@ -212,6 +218,75 @@ fn a_delete_of_a_key_created_in_a_resync_hole_is_etcds() {
     let r = f.check(&[full], &[delete]);
     assert!(
         r.violations.iter().any(|v| v.contains("did not exist")),
+        "{:?}",
+        r.violations
+    );
+}
+
+#[test]
+fn a_resync_differing_by_a_lost_write_in_its_hole_is_a_note() {
+    // /w/a = v1 at 11 (answered). A delete of /w/a and a set of /w/b = v2 lost their answers;
+    // both watchers resynced from 11 to 14 and saw /w/b = v2 at 13 and no /w/a.
+    let mut f = Fixture::new();
+    let a = f.s("/w/a");
+    let b = NodeSeen {
+        value: f.s("v2"),
+        modified: 13,
+        created: 13,
+    };
+    let set_a = Acked {
+        op: 0,
+        index: 11,
+        key: a,
+        value: Some(f.s("v1")),
+        keeps_created: false,
+    };
+    let resync = |w| {
+        seg(
+            w,
+            10,
+            vec![
+                f.set("/w/a", "v1", 11, None),
+                Item::Resynced {
+                    at: 500,
+                    index: 14,
+                    snapshot: vec![(f.s("/w/b"), b)],
+                },
+            ],
+        )
+    };
+    let segments = [resync(0), resync(1)];
+    // Without the lost writes: the snapshot does not account for the hole.
+    let r = f.check(&segments, &[set_a]);
+    assert!(
+        r.violations.iter().any(|v| v.contains("resync at 14")),
+        "{:?}",
+        r.violations
+    );
+    f.lost = vec![
+        Lost {
+            key: a,
+            value: None,
+            call: 100,
+        },
+        Lost {
+            key: f.s("/w/b"),
+            value: Some(f.s("v2")),
+            call: 200,
+        },
+    ];
+    let r = f.check(&segments, &[set_a]);
+    assert_eq!(r.violations, Vec::<String>::new());
+    assert!(
+        r.notes.iter().any(|n| n.contains("resync at 14 differs")),
+        "{:?}",
+        r.notes
+    );
+    // A delete sent after the snapshot arrived cannot be what it shows.
+    f.lost[0].call = 600;
+    let r = f.check(&segments, &[set_a]);
+    assert!(
+        r.violations.iter().any(|v| v.contains("resync at 14")),
         "{:?}",
         r.violations
     );
