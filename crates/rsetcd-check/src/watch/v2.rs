@@ -3,8 +3,9 @@
 //! indexes it skipped only if its snapshot is the reference's state of the watched keys at `i`,
 //! or differs from it only where a write whose answer was lost made the difference (no watch saw
 //! the hole, so the reference cannot hold that write).
-//! Each event's node and previous node match the reference, and a watcher that reopens goes on
-//! from where it stopped.
+//! Each event's node and previous node match the reference (every stream's events, every
+//! resync's nodes at their modified indexes, and the answered writes), and a watcher that reopens
+//! goes on from where it stopped.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -163,6 +164,27 @@ pub fn validate(segments: &[Segment], cx: &Context<'_>) -> WatchReport {
                     &format!("watcher {}", seg.watcher),
                     &mut report,
                 );
+            }
+            // A resync's snapshot observes the write behind each node it shows, at the node's
+            // modified index (a write in the hole, whose answer may have been lost). A node
+            // created at that index was set or created; an older one was swapped or updated.
+            if let Item::Resynced {
+                index, snapshot, ..
+            } = item
+            {
+                for (key, n) in snapshot {
+                    let ev = RefEvent {
+                        key: *key,
+                        value: Some(n.value),
+                        keeps_created: n.created != n.modified,
+                    };
+                    add(
+                        n.modified,
+                        ev,
+                        &format!("watcher {}'s resync at {index}", seg.watcher),
+                        &mut report,
+                    );
+                }
             }
         }
     }

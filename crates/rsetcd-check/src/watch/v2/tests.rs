@@ -226,7 +226,7 @@ fn a_delete_of_a_key_created_in_a_resync_hole_is_etcds() {
 #[test]
 fn a_resync_differing_by_a_lost_write_in_its_hole_is_a_note() {
     // /w/a = v1 at 11 (answered). A delete of /w/a and a set of /w/b = v2 lost their answers;
-    // both watchers resynced from 11 to 14 and saw /w/b = v2 at 13 and no /w/a.
+    // both watchers resynced from 11 to 14 and saw /w/b = v2 at 13 and no /w/a, then /w/b = v3.
     let mut f = Fixture::new();
     let a = f.s("/w/a");
     let b = NodeSeen {
@@ -252,6 +252,9 @@ fn a_resync_differing_by_a_lost_write_in_its_hole_is_a_note() {
                     index: 14,
                     snapshot: vec![(f.s("/w/b"), b)],
                 },
+                // The lost set is this event's previous node: the snapshot put it in the
+                // reference.
+                f.set("/w/b", "v3", 15, Some(b)),
             ],
         )
     };
