@@ -147,7 +147,8 @@ pub fn validate(segments: &[Segment], cx: &Context<'_>) -> WatchReport {
     let name = |k: Sym| cx.names.name(k).to_string();
     let in_prefix = |k: Sym, p: &str| cx.names.name(k).starts_with(p);
 
-    // The reference: every event any watch saw, and every acknowledged write.
+    // The reference: every event any watch saw, every pair a snapshot read returned, and every
+    // acknowledged write.
     let mut reference: BTreeMap<(i64, Sym), RefEvent> = BTreeMap::new();
     let mut add =
         |rev: i64, key: Sym, ev: RefEvent, from: &str, report: &mut WatchReport| match reference
@@ -165,6 +166,17 @@ pub fn validate(segments: &[Segment], cx: &Context<'_>) -> WatchReport {
     // When each event first reached a watch.
     let mut arrived: HashMap<(i64, Sym), Time> = HashMap::new();
     for seg in segments {
+        // A snapshot read observes the put behind each pair it returns, at the pair's revision
+        // (a write no watch saw, whose answer may have been lost).
+        if let Some(snap) = &seg.snapshot {
+            let from = format!("watcher {}'s snapshot at {}", seg.watcher, snap.rev);
+            for kv in &snap.kvs {
+                let ev = RefEvent {
+                    put: Some((kv.value, kv.lease)),
+                };
+                add(kv.mod_rev, kv.key, ev, &from, &mut report);
+            }
+        }
         for item in &seg.items {
             if let Item::Events { events, at, .. } = item {
                 for e in events {

@@ -296,3 +296,47 @@ fn a_watch_that_saw_nothing_is_fine() {
     );
     assert_eq!(r.violations, Vec::<String>::new());
 }
+
+#[test]
+fn a_snapshot_observes_the_puts_behind_its_pairs() {
+    // One watcher, compacted after a=v1 @2, resumes from a snapshot at 3 showing b=v2 @3: a put
+    // no watch saw and no answer gave (its answer was lost). The snapshot puts it in the
+    // reference.
+    let f = Fixture::new();
+    let e = good(&f);
+    let compacted = seg(
+        0,
+        2,
+        vec![
+            events(2, vec![e[0]]),
+            Item::Compacted {
+                at: 0,
+                compact_revision: 3,
+            },
+        ],
+    );
+    let mut resumed = seg(0, 4, vec![events(4, vec![e[2]])]);
+    resumed.snapshot = Some(Snapshot {
+        rev: 3,
+        kvs: vec![e[0].kv, e[1].kv],
+    });
+    let r = f.check(&[compacted.clone(), resumed.clone()], &[]);
+    assert_eq!(r.violations, Vec::<String>::new());
+    // An answer that says another value was put at 3 contradicts it.
+    let r = f.check(
+        &[compacted, resumed],
+        &[Acked {
+            op: 0,
+            rev: 3,
+            key: f.s("/w/b"),
+            put: Some((f.s("v3"), 0)),
+        }],
+    );
+    assert!(
+        r.violations
+            .iter()
+            .any(|v| v.contains("at revision 3 key /w/b")),
+        "{:?}",
+        r.violations
+    );
+}
