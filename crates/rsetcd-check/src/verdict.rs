@@ -410,13 +410,14 @@ pub fn check_with(log: &Log, bases: Bases, settle: Settle) -> Report {
         log.v2.iter().map(|o| o.input.key()),
         names,
     );
-    let (acked, writers) = v3_writes(log);
+    let (acked, writers, lost) = v3_writes(log);
     report.v3_watch = watch::v3::validate(
         &log.v3_watches,
         &watch::v3::Context {
             names,
             acked: &acked,
             writers: &writers,
+            lost: &lost,
             base_rev: bases.v3_rev,
             lenient_progress: bases.lenient_progress,
             full_prefix: Some(v3_full.as_str()),
@@ -564,10 +565,15 @@ fn full_prefix<'a>(
     }
 }
 
-/// The acknowledged v3 writes and the writer of every value.
-fn v3_writes(log: &Log) -> (Vec<watch::v3::Acked>, HashMap<Sym, usize>) {
+/// The acknowledged v3 writes, the writer of every value, and the writes whose answers were
+/// lost: every put and delete of an unanswered put, delete or transaction (either branch).
+/// Leased keys stay in: a lease may delete one unseen too, but that only leaves one more unseen
+/// write that could explain a snapshot lacking the key (nothing is settled from these).
+fn v3_writes(log: &Log) -> V3Writes {
     let mut acked = Vec::new();
     let mut writers = HashMap::new();
+    let mut lost = Vec::new();
+    let lose = |key: Sym, value: Option<Sym>, call| watch::v3::Lost { key, value, call };
     for (i, op) in log.v3.iter().enumerate() {
         match (&op.input, &op.output) {
             (
@@ -577,6 +583,9 @@ fn v3_writes(log: &Log) -> (Vec<watch::v3::Acked>, HashMap<Sym, usize>) {
                 out,
             ) => {
                 writers.insert(*value, i);
+                if out.is_none() {
+                    lost.push(lose(*key, Some(*value), op.call));
+                }
                 if let Some(v3::Response::Put { rev, .. }) = out {
                     acked.push(watch::v3::Acked {
                         op: i,
@@ -599,6 +608,7 @@ fn v3_writes(log: &Log) -> (Vec<watch::v3::Acked>, HashMap<Sym, usize>) {
                     put: None,
                 });
             }
+            (v3::Request::Delete { key, .. }, None) => lost.push(lose(*key, None, op.call)),
             (
                 v3::Request::Txn {
                     success, failure, ..
@@ -606,8 +616,15 @@ fn v3_writes(log: &Log) -> (Vec<watch::v3::Acked>, HashMap<Sym, usize>) {
                 out,
             ) => {
                 for step in success.iter().chain(failure) {
-                    if let v3::TxnOp::Put(_, v, _) = step {
-                        writers.insert(*v, i);
+                    match step {
+                        v3::TxnOp::Put(k, v, _) => {
+                            writers.insert(*v, i);
+                            if out.is_none() {
+                                lost.push(lose(*k, Some(*v), op.call));
+                            }
+                        }
+                        v3::TxnOp::Delete(k) if out.is_none() => lost.push(lose(*k, None, op.call)),
+                        _ => {}
                     }
                 }
                 if let Some(v3::Response::Txn {
@@ -641,8 +658,14 @@ fn v3_writes(log: &Log) -> (Vec<watch::v3::Acked>, HashMap<Sym, usize>) {
             _ => {}
         }
     }
-    (acked, writers)
+    (acked, writers, lost)
 }
+
+type V3Writes = (
+    Vec<watch::v3::Acked>,
+    HashMap<Sym, usize>,
+    Vec<watch::v3::Lost>,
+);
 
 /// The acknowledged v2 writes and the writer of every value.
 /// The v2 writes answered (with their indexes), which operation wrote each value, and the
@@ -692,51 +715,4 @@ type V2Writes = (
 );
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn symbols_are_named() {
-        let mut names = Interner::default();
-        let a = names.intern("/a");
-        let text = format!("{a:?} and Sym(x) and {:?}", Sym(9));
-        assert_eq!(named(&text, &names), "\"/a\" and Sym(x) and \"?\"");
-    }
-
-    #[test]
-    fn a_watcher_short_of_the_final_write_says_how_its_recording_ended() {
-        use crate::watch::v3::{Item, Segment};
-        let mut log = Log::default();
-        log.v3_watches.push(Segment {
-            watcher: 3,
-            prefix: "/p/".into(),
-            prev_kv: true,
-            start_rev: 10,
-            snapshot: None,
-            items: vec![
-                Item::Progress {
-                    at: 2_000_000_000,
-                    revision: 12,
-                },
-                Item::Ended {
-                    at: 3_500_000_000,
-                    error: "watch ended".into(),
-                },
-            ],
-        });
-        let bases = Bases {
-            v3_rev: 9,
-            v3_end: 20,
-            ..Bases::default()
-        };
-        let report = check(&log, bases);
-        let want = "v3 watcher 3 stopped at revision 12, short of the final write at 20; 1 \
-                    segment(s); the last, from revision 10, has 2 item(s) and ends with \
-                    \"watch ended\" (3.500 s)";
-        assert!(
-            report.v3_watch.violations.iter().any(|v| v == want),
-            "{:?}",
-            report.v3_watch.violations
-        );
-    }
-}
+mod tests;

@@ -461,6 +461,7 @@ pub async fn record_watch(
                         let rev = rev_of(r.header.as_ref());
                         snapshot = Some(Snapshot {
                             rev,
+                            at: rec.now(),
                             kvs: r.kvs.iter().map(|k| kv(&rec, k)).collect(),
                         });
                         next = rev + 1;

@@ -6,7 +6,9 @@
 //! - **reliable**: from its start to the last revision it confirmed (by an event or a progress
 //!   notification) a watch misses no event of the reference;
 //! - **resumable**: a watch opened at a revision starts there, and a watcher that reopens
-//!   continues right after what it saw, or from a snapshot read that matches the reference;
+//!   continues right after what it saw, or from a snapshot read that matches the reference, or
+//!   differs from it only where a write whose answer was lost, in a hole no watch saw, made the
+//!   difference (see `snapshot`);
 //! - **bookmarkable**: after a progress notification at `r`, no event at or below `r` arrives.
 //!   An event *at* `r` is only noted (etcd before 3.4.25 / 3.5.8 may send the notification
 //!   first), and with [`Context::lenient_progress`] so are events below it (those versions answer
@@ -76,6 +78,8 @@ pub enum Item {
 pub struct Snapshot {
     /// The read's revision.
     pub rev: i64,
+    /// When its answer arrived: a write invoked later cannot explain what it shows.
+    pub at: Time,
     /// The pairs it returned.
     pub kvs: Vec<Kv>,
 }
@@ -110,6 +114,18 @@ pub struct Acked {
     pub put: Option<(Sym, i64)>,
 }
 
+/// A write whose answer was lost: it may have been applied, once, at any revision after its
+/// call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lost {
+    /// The key.
+    pub key: Sym,
+    /// `Some(value)` for a put, `None` for a delete.
+    pub value: Option<Sym>,
+    /// When it was invoked.
+    pub call: Time,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct RefEvent {
     put: Option<(Sym, i64)>,
@@ -124,6 +140,9 @@ pub struct Context<'a> {
     pub acked: &'a [Acked],
     /// Which operation wrote each value (every put of the history, known or not).
     pub writers: &'a HashMap<Sym, usize>,
+    /// Writes whose answers were lost: where no watch saw a revision, one of them may be what
+    /// makes a snapshot read differ from the reference (see [`Lost`]).
+    pub lost: &'a [Lost],
     /// The revision at which the watched prefixes were empty and the watches start from.
     pub base_rev: i64,
     /// etcd before 3.4.25 / 3.5.8 answers a progress *request* with its current revision
@@ -283,6 +302,7 @@ pub fn validate(segments: &[Segment], cx: &Context<'_>) -> WatchReport {
 
     // Each segment against the reference.
     let mut last_end: HashMap<usize, (i64, bool)> = HashMap::new();
+    let mut mismatches: Vec<snapshot::Mismatch> = Vec::new();
     for seg in segments {
         let w = seg.watcher;
         let begin = seg.start_rev;
@@ -298,24 +318,8 @@ pub fn validate(segments: &[Segment], cx: &Context<'_>) -> WatchReport {
                         ));
                     }
                     let expected = state_at(snap.rev, &seg.prefix);
-                    let got: HashMap<Sym, Kv> = snap.kvs.iter().map(|kv| (kv.key, *kv)).collect();
-                    for (k, kv) in &expected {
-                        if !got.get(k).is_some_and(|g| same(g, kv)) {
-                            report.gap(format!(
-                                "watcher {w}'s snapshot at {} shows {} as {:?}, the reference as {kv:?}",
-                                snap.rev,
-                                name(*k),
-                                got.get(k)
-                            ));
-                        }
-                    }
-                    for k in got.keys().filter(|k| !expected.contains_key(k)) {
-                        report.gap(format!(
-                            "watcher {w}'s snapshot at {} holds {}, which the reference does not",
-                            snap.rev,
-                            name(*k)
-                        ));
-                    }
+                    // Settled once every watch's coverage is known (below).
+                    mismatches.extend(snapshot::compare(w, snap, &expected, end, cx.lost));
                 }
                 None if compacted => report.gap(format!(
                     "watcher {w} reopened at {begin} after a compaction without reading the keys"
@@ -439,6 +443,9 @@ pub fn validate(segments: &[Segment], cx: &Context<'_>) -> WatchReport {
         }
     }
     report.merge_covered();
+    for m in mismatches {
+        m.settle(&name, &mut report);
+    }
     report
 }
 
@@ -502,6 +509,8 @@ fn check_event(
         }
     }
 }
+
+mod snapshot;
 
 #[cfg(test)]
 mod tests;
