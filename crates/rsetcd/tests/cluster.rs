@@ -80,6 +80,21 @@ async fn members_leader_stats_health_and_version() {
     assert!(version.server.starts_with("3."), "{version:?}");
     assert_eq!(c.version_server().await.unwrap(), version.server);
     assert_eq!(c.version_cluster().await.unwrap(), version.cluster);
+
+    // The member's Prometheus metrics: its memory, and the version it just told.
+    let metrics = c.metrics().await.unwrap();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("process_resident_memory_bytes ")),
+        "{}",
+        &metrics[..metrics.len().min(400)]
+    );
+    assert!(
+        metrics.contains(&format!("server_version=\"{}\"", version.server)),
+        "no etcd_server_version line for {}",
+        version.server
+    );
 }
 
 #[tokio::test]

@@ -387,6 +387,7 @@ blocking_calls! {
     fn version() -> super::Version;
     fn version_server() -> String;
     fn version_cluster() -> String;
+    fn metrics() -> String;
     fn self_stats() -> super::stats::SelfStats;
     fn leader_stats() -> super::stats::LeaderStats;
     fn store_stats() -> super::stats::StoreStats;

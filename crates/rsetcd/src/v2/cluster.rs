@@ -7,7 +7,7 @@ use super::transport::Method;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::client::Client;
-use super::response::{empty_answer, json_answer, null_as_empty};
+use super::response::{empty_answer, json_answer, null_as_empty, text_answer};
 use super::stats::{LeaderStats, SelfStats, StoreStats};
 use super::transport::{Body, Request, Retry};
 use crate::endpoints::{Endpoint, Scheme};
@@ -231,6 +231,13 @@ impl Client {
     /// The version the cluster runs at.
     pub async fn version_cluster(&self) -> Result<String> {
         Ok(self.version().await?.cluster)
+    }
+
+    /// The Prometheus metrics of the member answering, in the text exposition format etcd
+    /// serves at `/metrics` on its client URLs (with or without the v2 API).
+    pub async fn metrics(&self) -> Result<String> {
+        let req = Request::new(Method::Get, "/metrics".into(), Retry::Read);
+        text_answer(self.transport().send(&req).await?)
     }
 
     /// Statistics of the member answering.

@@ -250,6 +250,18 @@ pub(crate) fn json_answer<T: DeserializeOwned>(raw: Raw) -> Result<T> {
     json(raw_ok(&raw)?, &raw)
 }
 
+/// A plain-text answer (`/metrics`), checked as UTF-8.
+pub(crate) fn text_answer(raw: Raw) -> Result<String> {
+    let body = raw_ok(&raw)?;
+    match std::str::from_utf8(body) {
+        Ok(text) => Ok(text.to_string()),
+        Err(e) => Err(Error::InvalidResponse {
+            endpoint: raw.endpoint.to_string(),
+            reason: format!("{e} in {}", preview(body)),
+        }),
+    }
+}
+
 /// A success answer whose body does not matter (204 and friends), or the error.
 pub(crate) fn empty_answer(raw: Raw) -> Result<()> {
     if (200..300).contains(&raw.status) {
