@@ -155,21 +155,9 @@ async fn perf(ctx: &Ctx, args: &CheckArgs<PerfDefaults>) -> Result<(), CliError>
     })
     .await;
     progress.clear();
-    clean_up(
-        ctx,
-        client,
-        args.prefix.as_bytes(),
-        args.auto_compact,
-        args.auto_defrag,
-    )
-    .await?;
+    clean_up(ctx, client, args).await?;
     let (text, pass) = perf_verdict(&outcome, rate);
-    write_stdout(text.as_bytes())?;
-    if pass {
-        Ok(())
-    } else {
-        Err(CliError::new(Exit::Error, ""))
-    }
+    report(&text, pass)
 }
 
 async fn datascale(ctx: &Ctx, args: &CheckArgs<DatascaleDefaults>) -> Result<(), CliError> {
@@ -178,8 +166,9 @@ async fn datascale(ctx: &Ctx, args: &CheckArgs<DatascaleDefaults>) -> Result<(),
     let client = ctx.client().await?;
     refuse_if_used(ctx, client, &args.prefix, false).await?;
     let Some(before) = resident_memory(ctx).await else {
-        return failed(
+        return report(
             "FAIL: Could not read process_resident_memory_bytes before the put operations.\n",
+            false,
         );
     };
     write_stdout(
@@ -199,25 +188,14 @@ async fn datascale(ctx: &Ctx, args: &CheckArgs<DatascaleDefaults>) -> Result<(),
     let outcome = load::run(client, &spec, |done, _| progress.show(&bar(done, pairs))).await;
     progress.clear();
     let Some(after) = resident_memory(ctx).await else {
-        return failed(
+        return report(
             "FAIL: Could not read process_resident_memory_bytes after the put operations.\n",
+            false,
         );
     };
-    clean_up(
-        ctx,
-        client,
-        args.prefix.as_bytes(),
-        args.auto_compact,
-        args.auto_defrag,
-    )
-    .await?;
+    clean_up(ctx, client, args).await?;
     let (text, pass) = datascale_verdict(&outcome, before, after);
-    write_stdout(text.as_bytes())?;
-    if pass {
-        Ok(())
-    } else {
-        Err(CliError::new(Exit::Error, ""))
-    }
+    report(&text, pass)
 }
 
 fn workload(name: &str) -> Result<Workload, CliError> {
@@ -225,9 +203,14 @@ fn workload(name: &str) -> Result<Workload, CliError> {
         .ok_or_else(|| fail(Exit::BadFeature, format!("unknown load option {name}")))
 }
 
-fn failed(text: &str) -> Result<(), CliError> {
+/// Prints the verdict lines; a failed check exits 1 with nothing more said.
+fn report(text: &str, pass: bool) -> Result<(), CliError> {
     write_stdout(text.as_bytes())?;
-    Err(CliError::new(Exit::Error, ""))
+    if pass {
+        Ok(())
+    } else {
+        Err(CliError::new(Exit::Error, ""))
+    }
 }
 
 /// etcdctl's progress figures: ` done / total  percent%`.
@@ -279,21 +262,20 @@ async fn refuse_if_used(
 
 /// Deletes what the check wrote, then compacts and defragments if asked, saying so as etcdctl
 /// does.
-async fn clean_up(
+async fn clean_up<D: DefaultPrefix>(
     ctx: &Ctx,
     client: &Client,
-    prefix: &[u8],
-    compact: bool,
-    defrag: bool,
+    args: &CheckArgs<D>,
 ) -> Result<(), CliError> {
+    let prefix = args.prefix.as_bytes();
     let deleted = within_30s(async { client.delete(prefix).prefix().await }).await?;
-    if compact {
+    if args.auto_compact {
         let rev = deleted.revision();
         write_stdout(format!("Compacting with revision {rev}\n").as_bytes())?;
         within_30s(client.compact(rev, true)).await?;
         write_stdout(format!("Compacted with revision {rev}\n").as_bytes())?;
     }
-    if defrag {
+    if args.auto_defrag {
         for ep in &ctx.global.endpoints {
             write_stdout(format!("Defragmenting {}\n", quote(ep.as_bytes())).as_bytes())?;
             let one = client_for(ctx, ep).await?;
