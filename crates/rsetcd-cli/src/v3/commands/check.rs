@@ -301,6 +301,9 @@ async fn within_30s<T>(
 async fn resident_memory(ctx: &Ctx) -> Option<f64> {
     let mut global = ctx.global.clone();
     global.endpoints.truncate(1);
+    // `/metrics` needs no credentials (and a password would be asked for a second time).
+    global.user = None;
+    global.password = None;
     let client = builder::<rsetcd::v2::Client>(&global)
         .await
         .ok()?
