@@ -239,9 +239,9 @@ fn perf_runs_its_minute_and_reports_as_etcdctl() {
             .and_then(|n| n.parse().ok())
             .expect("a throughput line");
         assert!((136..=151).contains(&writes), "{text}");
-        // 8,999 to 9,000 puts, one delete and the first revision.
+        // More than 135 puts a second for 60 s (a pass), at most 9,000; one delete, the first revision.
         let rev = compacted_at(text);
-        assert!((136 * 60..=9_002).contains(&rev), "{text}");
+        assert!((135 * 60 + 2..=9_002).contains(&rev), "{text}");
     }
 }
 
