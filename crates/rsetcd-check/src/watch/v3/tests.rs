@@ -182,7 +182,14 @@ fn order_duplicates_prev_kv_and_create_are_checked() {
     assert!(twice.violations.iter().any(|v| v.contains("(unique)")));
     let mut bad_prev = e.clone();
     bad_prev[2].prev = None;
-    let r = f.check(&[seg(0, 2, vec![events(4, bad_prev)])], &[]);
+    let r = f.check(
+        &[seg(
+            0,
+            2,
+            vec![events(2, vec![e[0]]), events(4, bad_prev[1..].to_vec())],
+        )],
+        &[],
+    );
     assert!(
         r.violations.iter().any(|v| v.contains("(prevKV)")),
         "{:?}",
@@ -544,6 +551,59 @@ fn a_lost_put_does_not_explain_a_snapshot_missing_a_later_write() {
         r.violations
             .iter()
             .any(|v| v.starts_with("watcher 0's snapshot at 5 shows /w/a as Some(")),
+        "{:?}",
+        r.violations
+    );
+}
+
+#[test]
+fn a_previous_pair_missing_from_a_watchs_first_answer_is_etcds_race() {
+    let f = Fixture::new();
+    let e = good(&f);
+    // Watcher 1 opens at 4, after a=v1 (seen by watcher 0): its first answer lacks a's pair.
+    let mut first = e[2];
+    first.prev = None;
+    let whole = seg(
+        0,
+        2,
+        vec![events(2, vec![e[0]]), events(4, vec![e[1], e[2]])],
+    );
+    let r = f.check(
+        &[whole.clone(), seg(1, 4, vec![events(4, vec![first])])],
+        &[],
+    );
+    assert_eq!(r.violations, Vec::<String>::new());
+    assert_eq!(
+        r.notes
+            .iter()
+            .filter(|n| n.contains("without its previous pair"))
+            .count(),
+        1,
+        "{:?}",
+        r.notes
+    );
+    // A wrong pair in the first answer is no race.
+    let mut wrong = e[2];
+    wrong.prev = Some(e[1].kv);
+    let r = f.check(
+        &[whole.clone(), seg(1, 4, vec![events(4, vec![wrong])])],
+        &[],
+    );
+    assert!(
+        r.violations.iter().any(|v| v.contains("(prevKV)")),
+        "{:?}",
+        r.violations
+    );
+    // Nor a missing one in a later answer of the same watch.
+    let r = f.check(
+        &[
+            whole,
+            seg(1, 3, vec![events(3, vec![e[1]]), events(4, vec![first])]),
+        ],
+        &[],
+    );
+    assert!(
+        r.violations.iter().any(|v| v.contains("(prevKV)")),
         "{:?}",
         r.violations
     );
