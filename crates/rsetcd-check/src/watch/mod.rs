@@ -15,6 +15,18 @@ use std::collections::HashMap;
 
 use crate::history::{Sym, Time};
 
+/// A write whose answer was lost (v2 or v3): it may have been applied, once, at any index or
+/// revision after its call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lost {
+    /// The key.
+    pub key: Sym,
+    /// `Some(value)` for a put, `None` for a delete.
+    pub value: Option<Sym>,
+    /// When it was invoked.
+    pub call: Time,
+}
+
 /// A key's pair as the reference holds it (v2: `version` and `lease` are 0).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Pair {

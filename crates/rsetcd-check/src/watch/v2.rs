@@ -9,6 +9,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+pub use super::Lost;
 use super::{Pair, RefDelete, WatchReport};
 use crate::history::{Interner, Sym, Time};
 use crate::model::v2::NodeSeen;
@@ -84,17 +85,6 @@ pub struct Acked {
     pub value: Option<Sym>,
     /// Whether it kept the created index (compare-and-swap).
     pub keeps_created: bool,
-}
-
-/// A write whose answer was lost: it may have been applied, once, at any index after its call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Lost {
-    /// The key.
-    pub key: Sym,
-    /// `Some(value)` for a put, `None` for a delete.
-    pub value: Option<Sym>,
-    /// When it was invoked.
-    pub call: Time,
 }
 
 /// Everything a validation needs besides the streams.

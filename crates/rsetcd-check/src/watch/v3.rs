@@ -25,6 +25,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+pub use super::Lost;
 use super::{Pair, RefDelete, WatchReport};
 use crate::history::{Interner, Sym, Time};
 use crate::model::v3::Kv;
@@ -114,18 +115,6 @@ pub struct Acked {
     pub key: Sym,
     /// `Some((value, lease))` for a put, `None` for a delete.
     pub put: Option<(Sym, i64)>,
-}
-
-/// A write whose answer was lost: it may have been applied, once, at any revision after its
-/// call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Lost {
-    /// The key.
-    pub key: Sym,
-    /// `Some(value)` for a put, `None` for a delete.
-    pub value: Option<Sym>,
-    /// When it was invoked.
-    pub call: Time,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
